@@ -1,0 +1,55 @@
+"""The one place that turns graph output into run events (see docs/api.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+# The node update fields a seed client reads, in its order.
+SEED_FIELDS = ("plan", "draft", "critique", "queries")
+
+TERMINAL_EVENTS = frozenset({"interrupt", "complete", "error"})
+
+
+def message_type(message: BaseMessage) -> str:
+    """The seed names message types by class: "AIMessage", "HumanMessage"."""
+    return type(message).__name__.removesuffix("Chunk")
+
+
+def node_event_data(update: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A node's state update as the seed's ``data`` object."""
+    update = update or {}
+    data: dict[str, Any] = {key: update[key] for key in SEED_FIELDS if key in update}
+    if "content" in update:
+        data["sources"] = [{"title": s["title"], "url": s["url"]} for s in update["content"]]
+    if "revision_number" in update:
+        data["revision_number"] = update["revision_number"]
+    messages = update.get("messages") or []
+    if messages:
+        last = messages[-1]
+        data["message"] = {"type": message_type(last), "content": last.content}
+    return data
+
+
+class RunEvents:
+    """Stamps every event of one run with its thread, run and a strictly increasing seq."""
+
+    def __init__(self, thread_id: str, run_id: str) -> None:
+        self.thread_id = thread_id
+        self.run_id = run_id
+        self.seq = 0
+
+    def make(self, event: str, **fields: Any) -> dict[str, Any]:
+        self.seq += 1
+        return {
+            "event": event,
+            **fields,
+            "thread_id": self.thread_id,
+            "run_id": self.run_id,
+            "seq": self.seq,
+        }
+
+    def node(self, node: str, update: Mapping[str, Any] | None) -> dict[str, Any]:
+        return self.make("node", node=node, data=node_event_data(update))

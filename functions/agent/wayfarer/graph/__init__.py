@@ -1,0 +1,1 @@
+"""The travel-writer graph: state, nodes, prompts and wiring. Knows nothing about HTTP."""

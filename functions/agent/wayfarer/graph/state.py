@@ -1,0 +1,35 @@
+"""The state one piece of writing carries through the graph."""
+
+from __future__ import annotations
+
+from typing import Annotated, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+
+class Source(TypedDict):
+    """One research snippet and where it came from."""
+
+    query: str
+    title: str
+    url: str
+    content: str
+
+
+class WriterState(TypedDict, total=False):
+    task: str
+    plan: str | None
+    draft: str | None
+    critique: str | None
+    queries: list[str]
+    content: list[Source]
+    revision_number: int
+    max_revisions: int
+    # The human's latest steer; the next node uses it, then clears it.
+    feedback: str | None
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+# Fields a human may edit while the graph is paused.
+EDITABLE_FIELDS = frozenset({"plan", "draft", "critique"})

@@ -1,0 +1,198 @@
+"""DynamoDB (and S3) persistence: the LangGraph checkpointer and the thread records.
+
+Both live in one table with string keys PK/SK. The checkpointer owns the ``CHECKPOINT_``,
+``WRITES_`` and ``CHUNK_`` partitions; thread records use ``THREAD_<id>`` with SK ``THREAD``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from langgraph_checkpoint_aws import DynamoDBSaver
+
+from wayfarer.settings import Settings
+
+ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
+
+THREAD_PK_PREFIX = "THREAD_"
+THREAD_SK = "THREAD"
+
+# Short timeouts and standard retries: a run should fail fast and say so, not hang.
+BOTO_CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 4, "mode": "standard"})
+
+
+def thread_key(thread_id: str) -> dict[str, dict[str, str]]:
+    return {"PK": {"S": f"{THREAD_PK_PREFIX}{thread_id}"}, "SK": {"S": THREAD_SK}}
+
+
+def dynamodb_client(settings: Settings) -> Any:
+    return boto3.client(
+        "dynamodb",
+        region_name=settings.aws_region,
+        endpoint_url=settings.dynamodb_endpoint_url,
+        config=BOTO_CONFIG,
+    )
+
+
+def make_checkpointer(settings: Settings) -> DynamoDBSaver:
+    offload: Any = None
+    if settings.offload_bucket:
+        offload = {"bucket_name": settings.offload_bucket, "endpoint_url": settings.s3_endpoint_url}
+    return DynamoDBSaver(
+        table_name=settings.table_name,
+        region_name=settings.aws_region,
+        endpoint_url=settings.dynamodb_endpoint_url,
+        boto_config=BOTO_CONFIG,
+        ttl_seconds=settings.ttl_seconds,
+        s3_offload_config=offload,
+    )
+
+
+def ensure_local_resources(settings: Settings) -> None:
+    """Create the table (and offload bucket) on a local endpoint; in AWS the template does."""
+    if not settings.is_local_endpoint:
+        return
+    client = dynamodb_client(settings)
+    try:
+        client.create_table(
+            TableName=settings.table_name,
+            KeySchema=[
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "PK", "AttributeType": "S"},
+                {"AttributeName": "SK", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+    # dynalite creates tables asynchronously: the first write must wait for ACTIVE.
+    client.get_waiter("table_exists").wait(
+        TableName=settings.table_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
+    )
+    if settings.offload_bucket:
+        s3 = boto3.client("s3", region_name=settings.aws_region, endpoint_url=settings.s3_endpoint_url)
+        try:
+            s3.create_bucket(Bucket=settings.offload_bucket)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class ThreadRecord:
+    thread_id: str
+    created_at: str
+    updated_at: str
+    status: ThreadStatus = "idle"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "thread_id": self.thread_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "metadata": self.metadata,
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+class ThreadExists(Exception):
+    pass
+
+
+class ThreadRecords:
+    """One small item per thread: when it was made, its metadata and its last known status."""
+
+    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+        self._client = client or dynamodb_client(settings)
+        self._table = settings.table_name
+        self._ttl_seconds = settings.ttl_seconds
+
+    def _item(self, record: ThreadRecord) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            **thread_key(record.thread_id),
+            "thread_id": {"S": record.thread_id},
+            "created_at": {"S": record.created_at},
+            "updated_at": {"S": record.updated_at},
+            "status": {"S": record.status},
+            "metadata": {"S": json.dumps(record.metadata)},
+            "ttl": {"N": str(int(time.time()) + self._ttl_seconds)},
+        }
+        if record.error:
+            item["error"] = {"S": record.error}
+        return item
+
+    async def create(self, thread_id: str, metadata: dict[str, Any] | None = None) -> ThreadRecord:
+        stamp = now_iso()
+        record = ThreadRecord(thread_id, stamp, stamp, metadata=metadata or {})
+        try:
+            await asyncio.to_thread(
+                self._client.put_item,
+                TableName=self._table,
+                Item=self._item(record),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ThreadExists(thread_id) from exc
+            raise
+        return record
+
+    async def get(self, thread_id: str) -> ThreadRecord | None:
+        answer = await asyncio.to_thread(
+            self._client.get_item, TableName=self._table, Key=thread_key(thread_id), ConsistentRead=True
+        )
+        item = answer.get("Item")
+        if not item:
+            return None
+        return ThreadRecord(
+            thread_id=item["thread_id"]["S"],
+            created_at=item["created_at"]["S"],
+            updated_at=item["updated_at"]["S"],
+            status=item["status"]["S"],
+            metadata=json.loads(item["metadata"]["S"]),
+            error=item.get("error", {}).get("S"),
+        )
+
+    async def set_status(self, thread_id: str, status: ThreadStatus, error: str | None = None) -> None:
+        names = {"#s": "status", "#u": "updated_at", "#t": "ttl", "#e": "error"}
+        values: dict[str, Any] = {
+            ":s": {"S": status},
+            ":u": {"S": now_iso()},
+            ":t": {"N": str(int(time.time()) + self._ttl_seconds)},
+        }
+        update = "SET #s = :s, #u = :u, #t = :t"
+        if error:
+            update += ", #e = :e"
+            values[":e"] = {"S": error}
+        else:
+            update += " REMOVE #e"
+        await asyncio.to_thread(
+            self._client.update_item,
+            TableName=self._table,
+            Key=thread_key(thread_id),
+            UpdateExpression=update,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    async def delete(self, thread_id: str) -> None:
+        await asyncio.to_thread(self._client.delete_item, TableName=self._table, Key=thread_key(thread_id))

@@ -1,0 +1,365 @@
+"""Run orchestration: threads, runs and the events they produce.
+
+The HTTP layer reaches the graph and persistence only through ``RunService``. A run executes
+in its own task, one node per graph call (``interrupt_after`` every node), so between nodes
+it can pause for the human, stop before an invocation deadline, or stop because the client
+left, always on a saved checkpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from aws_lambda_powertools import Logger
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StreamMode
+
+from wayfarer.errors import Conflict, InvalidRequest, NotFound
+from wayfarer.events import TERMINAL_EVENTS, RunEvents
+from wayfarer.graph.builder import DEFAULT_MAX_REVISIONS, NODES
+from wayfarer.graph.state import EDITABLE_FIELDS
+from wayfarer.persistence import ThreadExists, ThreadRecord, ThreadRecords, ThreadStatus
+from wayfarer.thread_state import snapshot_json, values_json
+
+logger = Logger(service="wayfarer", child=True)
+
+THREAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+STREAM_MODES: list[StreamMode] = ["updates", "custom", "tasks"]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    thread_id: str | None = None
+    message: str | None = None
+    use_hitl: bool = True
+    max_revisions: int | None = None
+    # Epoch seconds by which the run must have stopped (Lambda's invocation deadline).
+    deadline: float | None = None
+
+
+class RunLeases:
+    """Which thread has a run going, in this process. Best effort: a durable lease in
+    DynamoDB replaces it when runs of one thread can land on different instances."""
+
+    def __init__(self) -> None:
+        self._holders: dict[str, str] = {}
+
+    def acquire(self, thread_id: str, run_id: str) -> str | None:
+        """Take the thread for ``run_id``; answer the current holder when it is taken."""
+        holder = self._holders.setdefault(thread_id, run_id)
+        return None if holder == run_id else holder
+
+    def release(self, thread_id: str, run_id: str) -> None:
+        if self._holders.get(thread_id) == run_id:
+            del self._holders[thread_id]
+
+    def busy(self, thread_id: str) -> bool:
+        return thread_id in self._holders
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: its terminal event, and the thread status that goes with it."""
+
+    event: str
+    status: ThreadStatus
+    fields: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class Run:
+    thread_id: str
+    run_id: str
+    request: RunRequest
+    resumed: bool
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    stop_requested: bool = False
+    task: asyncio.Task[None] | None = None
+
+    def request_stop(self) -> None:
+        """Stop at the next node boundary (the client left); the current node finishes."""
+        self.stop_requested = True
+
+    async def events(self, idle_tick: float | None = None) -> AsyncIterator[dict[str, Any] | None]:
+        """The run's events until the terminal one; ``None`` after ``idle_tick`` quiet seconds."""
+        while True:
+            try:
+                event = await asyncio.wait_for(self.queue.get(), timeout=idle_tick)
+            except TimeoutError:
+                yield None
+                continue
+            yield event
+            if event["event"] in TERMINAL_EVENTS:
+                return
+
+
+class RunService:
+    def __init__(
+        self,
+        *,
+        graph: CompiledStateGraph[Any],
+        checkpointer: BaseCheckpointSaver[Any],
+        threads: ThreadRecords,
+        model_name: str,
+        research_name: str,
+        max_message_chars: int = 8000,
+        deadline_margin_seconds: float = 60.0,
+        leases: RunLeases | None = None,
+    ) -> None:
+        self.graph = graph
+        self.checkpointer = checkpointer
+        self.threads = threads
+        self.model_name = model_name
+        self.research_name = research_name
+        self.max_message_chars = max_message_chars
+        self.deadline_margin_seconds = deadline_margin_seconds
+        self.leases = leases or RunLeases()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ threads
+
+    @staticmethod
+    def config(thread_id: str) -> RunnableConfig:
+        return {"configurable": {"thread_id": thread_id}}
+
+    async def _record(self, thread_id: str) -> ThreadRecord:
+        record = await self.threads.get(thread_id)
+        if record is None:
+            raise NotFound(
+                f"Thread {thread_id!r} does not exist. Create it with POST /threads or start a run."
+            )
+        return record
+
+    def _thread_json(self, record: ThreadRecord) -> dict[str, Any]:
+        data = record.as_json()
+        if self.leases.busy(record.thread_id):
+            data["status"] = "busy"
+        return data
+
+    async def create_thread(self, thread_id: str | None, metadata: dict[str, Any] | None) -> dict[str, Any]:
+        thread_id = thread_id or str(uuid.uuid4())
+        try:
+            record = await self.threads.create(thread_id, metadata)
+        except ThreadExists as exc:
+            raise Conflict(f"Thread {thread_id!r} already exists; use it, or choose another id.") from exc
+        return self._thread_json(record)
+
+    async def get_thread(self, thread_id: str) -> dict[str, Any]:
+        return self._thread_json(await self._record(thread_id))
+
+    async def get_state(self, thread_id: str) -> dict[str, Any]:
+        await self._record(thread_id)
+        return snapshot_json(await self.graph.aget_state(self.config(thread_id)))
+
+    async def update_state(self, thread_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        await self._record(thread_id)
+        unknown = sorted(set(values) - EDITABLE_FIELDS)
+        if unknown:
+            raise InvalidRequest(
+                f"Cannot edit {', '.join(unknown)}; only {', '.join(sorted(EDITABLE_FIELDS))} can be edited."
+            )
+        if self.leases.busy(thread_id):
+            raise Conflict(f"Thread {thread_id!r} is running; edit it when it pauses.")
+        snapshot = await self.graph.aget_state(self.config(thread_id))
+        if not snapshot.next:
+            raise Conflict(f"Thread {thread_id!r} is not paused; edits are accepted only while it is paused.")
+        await self.graph.aupdate_state(self.config(thread_id), values)
+        return snapshot_json(await self.graph.aget_state(self.config(thread_id)))
+
+    async def history(self, thread_id: str, limit: int) -> list[dict[str, Any]]:
+        await self._record(thread_id)
+        return [
+            snapshot_json(s) async for s in self.graph.aget_state_history(self.config(thread_id), limit=limit)
+        ]
+
+    async def delete_thread(self, thread_id: str) -> None:
+        await self._record(thread_id)
+        if self.leases.busy(thread_id):
+            raise Conflict(f"Thread {thread_id!r} is running; delete it when the run has stopped.")
+        await self.checkpointer.adelete_thread(thread_id)
+        await self.threads.delete(thread_id)
+
+    # ------------------------------------------------------------------ runs
+
+    async def start_run(self, request: RunRequest) -> Run:
+        """Validate, take the thread and start the run. Every refusal happens here, before
+        any byte of a stream is sent."""
+        message = (request.message or "").strip()
+        if len(message) > self.max_message_chars:
+            raise InvalidRequest(
+                f"message is {len(message)} characters; the limit is {self.max_message_chars}. Shorten it."
+            )
+        thread_id = request.thread_id or str(uuid.uuid4())
+        if not THREAD_ID.match(thread_id):
+            raise InvalidRequest("thread_id must be 1-64 letters, digits, '_' or '-'.")
+        run_id = str(uuid.uuid4())
+        holder = self.leases.acquire(thread_id, run_id)
+        if holder:
+            raise Conflict(
+                f"Thread {thread_id!r} already has a run in progress ({holder}); wait for it to pause."
+            )
+        try:
+            if await self.threads.get(thread_id) is None:
+                with suppress(ThreadExists):  # created by a concurrent request: fine
+                    await self.threads.create(thread_id)
+            graph_input, resumed = await self._prepare(thread_id, message, request.max_revisions)
+            await self.threads.set_status(thread_id, "busy")
+        except BaseException:
+            self.leases.release(thread_id, run_id)
+            raise
+        run = Run(thread_id, run_id, request, resumed)
+        run.task = asyncio.create_task(self._execute(run, graph_input))
+        self._tasks.add(run.task)
+        run.task.add_done_callback(self._tasks.discard)
+        return run
+
+    async def _prepare(self, thread_id: str, message: str, max_revisions: int | None) -> tuple[Any, bool]:
+        """The graph input: None to resume a paused or failed thread, else a new piece."""
+        config = self.config(thread_id)
+        snapshot = await self.graph.aget_state(config)
+        if snapshot.next:
+            update: dict[str, Any] = {}
+            if message:
+                update = {"feedback": message, "messages": [HumanMessage(message)]}
+            if max_revisions is not None:
+                update["max_revisions"] = max_revisions
+            if update:
+                await self.graph.aupdate_state(config, update)
+            return None, True
+        if not message:
+            state = "finished" if snapshot.values else "new"
+            raise InvalidRequest(
+                f"Thread {thread_id!r} is {state}: send a non-empty message with what to write about."
+            )
+        return {
+            "task": message,
+            "plan": None,
+            "draft": None,
+            "critique": None,
+            "queries": [],
+            "content": [],
+            "revision_number": 0,
+            "max_revisions": max_revisions or DEFAULT_MAX_REVISIONS,
+            "feedback": None,
+            "messages": [HumanMessage(message)],
+        }, False
+
+    def _deadline_near(self, request: RunRequest) -> bool:
+        return request.deadline is not None and request.deadline - time.time() < self.deadline_margin_seconds
+
+    async def _execute(self, run: Run, graph_input: Any) -> None:
+        events = RunEvents(run.thread_id, run.run_id)
+        request = run.request
+        run.queue.put_nowait(
+            events.make(
+                "metadata",
+                model=self.model_name,
+                research=self.research_name,
+                resumed=run.resumed,
+                use_hitl=request.use_hitl,
+            )
+        )
+        running: dict[str, float] = {}
+        with logger.append_context_keys(thread_id=run.thread_id, run_id=run.run_id):
+            logger.info("run started", extra={"resumed": run.resumed, "use_hitl": request.use_hitl})
+            try:
+                outcome = await self._drive(run, events, graph_input, running)
+            except Exception as exc:
+                failed = ", ".join(running) or "the run"
+                error = f"{failed} failed: {exc}. Nothing is lost: send again to retry from the last step."
+                logger.exception("run failed", extra={"node": failed})
+                outcome = Outcome("error", "error", {"error": error, "resumable": True}, error)
+            # Status and lease before the terminal event: a client that sends again the moment
+            # it sees the event must find the thread free and its status current.
+            try:
+                await self._record_status(run.thread_id, outcome.status, outcome.error)
+            finally:
+                self.leases.release(run.thread_id, run.run_id)
+            run.queue.put_nowait(events.make(outcome.event, **outcome.fields))
+            logger.info("run ended", extra={"outcome": outcome.event, **outcome.fields})
+
+    async def _drive(
+        self, run: Run, events: RunEvents, graph_input: Any, running: dict[str, float]
+    ) -> Outcome:
+        """Run node after node until the graph ends or the run must pause."""
+        emit = run.queue.put_nowait
+        request = run.request
+        config: RunnableConfig = {**self.config(run.thread_id), "metadata": {"run_id": run.run_id}}
+        while True:
+            if graph_input is None and self._deadline_near(request):
+                return await self._pause(run.thread_id, "deadline")
+            interrupted = False
+            async for part in self.graph.astream(
+                graph_input,
+                config,
+                stream_mode=STREAM_MODES,
+                interrupt_after=list(NODES),
+                durability="sync",
+            ):
+                mode, chunk = cast(tuple[StreamMode, dict[str, Any]], part)
+                if mode == "custom":
+                    emit(events.make("token", node=chunk["node"], delta=chunk["delta"]))
+                elif mode == "tasks" and "result" not in chunk:
+                    running[chunk["name"]] = time.perf_counter()
+                    emit(events.make("node_start", node=chunk["name"]))
+                elif mode == "updates":
+                    for node, update in chunk.items():
+                        if node == "__interrupt__":
+                            interrupted = True
+                            continue
+                        elapsed = time.perf_counter() - running.pop(node, time.perf_counter())
+                        logger.info(
+                            "node finished", extra={"node": node, "duration_ms": round(elapsed * 1000)}
+                        )
+                        emit(events.node(node, update))
+            graph_input = None
+            if not interrupted:
+                return Outcome("complete", "idle")
+            if request.use_hitl or run.stop_requested:
+                return await self._pause(run.thread_id, "hitl" if request.use_hitl else "stopped")
+
+    async def _pause(self, thread_id: str, reason: str) -> Outcome:
+        snapshot = await self.graph.aget_state(self.config(thread_id))
+        if not snapshot.next:  # the last node ran: a pause after it is the end of the piece
+            return Outcome("complete", "idle")
+        return Outcome("interrupt", "interrupted", {"next": list(snapshot.next), "reason": reason})
+
+    async def _record_status(self, thread_id: str, status: ThreadStatus, error: str | None = None) -> None:
+        try:
+            await self.threads.set_status(thread_id, status, error)
+        except Exception:  # the terminal event still tells the client; don't mask it
+            logger.exception("could not record thread status")
+
+    async def invoke(self, request: RunRequest) -> dict[str, Any]:
+        run = await self.start_run(request)
+        last: dict[str, Any] = {}
+        async for event in run.events():
+            if event is not None:
+                last = event
+        snapshot = await self.graph.aget_state(self.config(run.thread_id))
+        status = {"interrupt": "interrupted", "complete": "complete"}.get(last.get("event", ""), "error")
+        answer: dict[str, Any] = {
+            "thread_id": run.thread_id,
+            "run_id": run.run_id,
+            "status": status,
+            "next": list(snapshot.next),
+            "values": values_json(snapshot.values or {}),
+        }
+        if status == "error":
+            answer["error"] = last.get("error")
+        return answer
+
+    async def drain(self) -> None:
+        """Let running runs reach their next checkpoint (used at shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,44 @@
+"""Builds the long-lived pieces once per process: checkpointer, providers, graph, runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wayfarer.graph.builder import build_graph
+from wayfarer.models import make_model_provider
+from wayfarer.persistence import ThreadRecords, ensure_local_resources, make_checkpointer
+from wayfarer.providers import ModelProvider, ResearchProvider
+from wayfarer.research import make_research_provider
+from wayfarer.runs import RunService
+from wayfarer.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    model: ModelProvider
+    research: ResearchProvider
+    runs: RunService
+
+
+def build_services(
+    settings: Settings,
+    model: ModelProvider | None = None,
+    research: ResearchProvider | None = None,
+) -> Services:
+    """Everything the routes need. Tests pass their own model or research provider."""
+    ensure_local_resources(settings)
+    model = model or make_model_provider(settings)
+    research = research or make_research_provider(settings)
+    checkpointer = make_checkpointer(settings)
+    graph = build_graph(model, research, settings.research_max_results).compile(checkpointer=checkpointer)
+    runs = RunService(
+        graph=graph,
+        checkpointer=checkpointer,
+        threads=ThreadRecords(settings, client=checkpointer.client),
+        model_name=model.name,
+        research_name=research.name,
+        max_message_chars=settings.max_message_chars,
+        deadline_margin_seconds=settings.deadline_margin_seconds,
+    )
+    return Services(settings=settings, model=model, research=research, runs=runs)

@@ -1,0 +1,77 @@
+"""All configuration, read once from the environment (prefix ``WAYFARER_``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ModelProviderName = Literal["bedrock", "offline"]
+ResearchProviderName = Literal["tavily", "offline"]
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def running_in_lambda() -> bool:
+    return "AWS_LAMBDA_FUNCTION_NAME" in os.environ
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WAYFARER_", extra="ignore")
+
+    # Providers. Empty means: bedrock in Lambda, offline everywhere else.
+    model_provider: ModelProviderName | None = None
+    bedrock_model_id: str = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    research_provider: ResearchProviderName = "offline"
+    tavily_api_key: str | None = None
+    research_max_results: int = Field(default=3, ge=1, le=10)
+    # Milliseconds the offline model waits between chunks, so streaming is visible.
+    offline_pace_ms: float = Field(default=20.0, ge=0)
+
+    # Persistence.
+    aws_region: str = Field(
+        default_factory=lambda: (
+            os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        )
+    )
+    table_name: str = "wayfarer-checkpoints"
+    dynamodb_endpoint_url: str | None = None
+    s3_endpoint_url: str | None = None
+    offload_bucket: str | None = None
+    ttl_days: int = Field(default=30, ge=1)
+
+    # Runs.
+    max_message_chars: int = 8000
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
+    # Stop before a node when fewer seconds than this remain in the invocation.
+    deadline_margin_seconds: float = Field(default=60.0, ge=0)
+
+    # HTTP. CORS stays off in Lambda: the function URL config owns it there.
+    cors_origins: list[str] = Field(default_factory=list)
+    web_dist: Path | None = None
+
+    @model_validator(mode="after")
+    def _default_model_provider(self) -> Settings:
+        if self.model_provider is None:
+            self.model_provider = "bedrock" if running_in_lambda() else "offline"
+        return self
+
+    @property
+    def active_model_provider(self) -> ModelProviderName:
+        assert self.model_provider is not None  # set by the validator
+        return self.model_provider
+
+    @property
+    def ttl_seconds(self) -> int:
+        return self.ttl_days * 86400
+
+    @property
+    def is_local_endpoint(self) -> bool:
+        """True when DynamoDB is a server on this machine (dynalite, moto)."""
+        if not self.dynamodb_endpoint_url:
+            return False
+        return (urlparse(self.dynamodb_endpoint_url).hostname or "") in LOCAL_HOSTS

@@ -1,0 +1,44 @@
+"""Events leave the server as they happen, not when the run ends."""
+
+from __future__ import annotations
+
+import json
+
+from wayfarer.settings import Settings
+
+from tests.conftest import Serve, run_body
+from tests.fakes import GatedResearch
+
+
+def test_planner_event_arrives_before_travel_plan_research_is_released(serve: Serve) -> None:
+    research = GatedResearch()
+    client = serve(research=research)
+    seen: list[str] = []
+    with client.stream(
+        "POST", "/runs/stream", json=run_body(message="Visit Paris", use_hitl=False)
+    ) as response:
+        for line in response.iter_lines():
+            if not line.startswith("data: "):
+                continue
+            event = json.loads(line[6:])
+            seen.append(event["event"] + ":" + event.get("node", ""))
+            if event["event"] == "node" and event["node"] == "planner":
+                # The run is blocked inside travel_plan's search, yet the planner event is here.
+                assert not research.gate.is_set()
+                research.gate.set()
+    assert "node:planner" in seen and seen[-1] == "complete:"
+
+
+def test_heartbeat_comments_keep_a_quiet_stream_alive(serve: Serve, settings: Settings) -> None:
+    research = GatedResearch()
+    client = serve(settings.model_copy(update={"heartbeat_seconds": 0.05}), research=research)
+    raw = b""
+    with client.stream(
+        "POST", "/runs/stream", json=run_body(message="Visit Rome", use_hitl=False)
+    ) as response:
+        for chunk in response.iter_raw():
+            raw += chunk
+            if raw.count(b": ping\n\n") >= 3:
+                research.gate.set()
+    assert raw.count(b": ping\n\n") >= 3
+    assert raw.rstrip().split(b"\n\n")[-1].startswith(b'data: {"event":"complete"')

@@ -1,0 +1,90 @@
+"""Threads: create, read, state (LangGraph's ThreadState shape), edits, history, delete."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from tests.conftest import run_body
+from tests.sse_clients import nodes_of, stream
+
+THREAD_STATE_KEYS = {
+    "values", "next", "tasks", "interrupts", "checkpoint", "parent_checkpoint", "metadata", "created_at",
+}  # fmt: skip
+
+
+def test_create_thread_with_and_without_an_id(client: httpx.Client) -> None:
+    created = client.post("/threads", json={"thread_id": "test123", "metadata": {"owner": "ana"}})
+    assert created.status_code == 201
+    assert created.json() == {
+        **created.json(),
+        "thread_id": "test123",
+        "status": "idle",
+        "metadata": {"owner": "ana"},
+    }
+    assert client.post("/threads", json={"thread_id": "test123"}).status_code == 409
+    generated = client.post("/threads", json={}).json()["thread_id"]
+    assert uuid.UUID(generated)
+    assert client.get(f"/threads/{generated}").json()["created_at"]
+
+
+def test_state_of_a_new_thread_is_empty_thread_state(client: httpx.Client) -> None:
+    thread_id = client.post("/threads", json={}).json()["thread_id"]
+    state = client.get(f"/threads/{thread_id}/state").json()
+    assert set(state) == THREAD_STATE_KEYS
+    assert state["values"] == {} and state["next"] == []
+
+
+def test_paused_state_reports_next_checkpoint_and_status(client: httpx.Client) -> None:
+    body = run_body(message="Write about visiting Paris")
+    run_id = stream(client, body)[0]["run_id"]
+    state = client.get(f"/threads/{body['thread_id']}/state").json()
+    assert set(state) == THREAD_STATE_KEYS
+    assert state["next"] == ["travel_plan"]
+    assert [t["name"] for t in state["tasks"]] == ["travel_plan"]
+    assert state["checkpoint"]["thread_id"] == body["thread_id"] and state["checkpoint"]["checkpoint_id"]
+    assert state["parent_checkpoint"]["checkpoint_id"]
+    assert state["metadata"]["run_id"] == run_id
+    assert client.get(f"/threads/{body['thread_id']}").json()["status"] == "interrupted"
+
+
+def test_editing_the_plan_while_paused_is_kept_and_the_run_continues(client: httpx.Client) -> None:
+    body = run_body(message="Write about visiting Paris")
+    stream(client, body)
+    edited = client.post(
+        f"/threads/{body['thread_id']}/state", json={"values": {"plan": "My own plan: cafés."}}
+    )
+    assert edited.status_code == 200
+    assert edited.json()["values"]["plan"] == "My own plan: cafés."
+    assert edited.json()["next"] == ["travel_plan"]
+    events = stream(client, {"thread_id": body["thread_id"]})
+    assert nodes_of(events) == ["travel_plan"]
+    assert client.get(f"/threads/{body['thread_id']}/state").json()["values"]["plan"] == "My own plan: cafés."
+
+
+def test_history_lists_checkpoints_newest_first_with_limit(client: httpx.Client) -> None:
+    body = run_body(message="Write about visiting Rome")
+    stream(client, body)
+    stream(client, {"thread_id": body["thread_id"]})
+    history = client.get(f"/threads/{body['thread_id']}/history", params={"limit": 50}).json()
+    steps = [h["metadata"]["step"] for h in history]
+    assert steps == sorted(steps, reverse=True)
+    assert history[0]["next"] == ["generate"]
+    assert len(client.get(f"/threads/{body['thread_id']}/history", params={"limit": 2}).json()) == 2
+    assert client.get(f"/threads/{body['thread_id']}/history", params={"limit": 0}).status_code == 422
+
+
+def test_delete_removes_the_thread_and_its_checkpoints(client: httpx.Client) -> None:
+    body = run_body(message="Write about visiting Lisbon")
+    stream(client, body)
+    assert client.delete(f"/threads/{body['thread_id']}").status_code == 204
+    assert client.get(f"/threads/{body['thread_id']}").status_code == 404
+    # The id is free again: a new run starts a new piece from scratch.
+    events = stream(client, body)
+    assert events[0]["resumed"] is False and nodes_of(events) == ["planner"]
+
+
+def test_health_names_the_active_providers(client: httpx.Client) -> None:
+    assert client.get("/health").json() == {"status": "ok", "model": "offline", "research": "offline"}
+    assert client.get("/openapi.json").json()["paths"]["/runs/stream"]
