@@ -72,6 +72,6 @@ pytest:
 # ---------------------------------------------------------------- bench
 .PHONY: bench
 bench: setup
-	$(PY) python -m bench.run_stream
+	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.run_stream
 
 # ---------------------------------------------------------------- deploy (SAM)

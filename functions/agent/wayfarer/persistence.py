@@ -16,8 +16,8 @@ from typing import Any, Literal
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from langgraph_checkpoint_aws import DynamoDBSaver
 
+from wayfarer.checkpointer import BatchingDynamoDBSaver
 from wayfarer.settings import Settings
 
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
@@ -42,11 +42,11 @@ def dynamodb_client(settings: Settings) -> Any:
     )
 
 
-def make_checkpointer(settings: Settings) -> DynamoDBSaver:
+def make_checkpointer(settings: Settings) -> BatchingDynamoDBSaver:
     offload: Any = None
     if settings.offload_bucket:
         offload = {"bucket_name": settings.offload_bucket, "endpoint_url": settings.s3_endpoint_url}
-    return DynamoDBSaver(
+    return BatchingDynamoDBSaver(
         table_name=settings.table_name,
         region_name=settings.aws_region,
         endpoint_url=settings.dynamodb_endpoint_url,
@@ -96,22 +96,14 @@ def now_iso() -> str:
 
 @dataclass
 class ThreadRecord:
+    """What a thread is besides its checkpoints. Its status is derived, not stored."""
+
     thread_id: str
     created_at: str
-    updated_at: str
-    status: ThreadStatus = "idle"
     metadata: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "thread_id": self.thread_id,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "metadata": self.metadata,
-            "status": self.status,
-            "error": self.error,
-        }
+        return {"thread_id": self.thread_id, "created_at": self.created_at, "metadata": self.metadata}
 
 
 class ThreadExists(Exception):
@@ -119,7 +111,7 @@ class ThreadExists(Exception):
 
 
 class ThreadRecords:
-    """One small item per thread: when it was made, its metadata and its last known status."""
+    """One small item per thread, written once: when it was made and its metadata."""
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         self._client = client or dynamodb_client(settings)
@@ -131,18 +123,13 @@ class ThreadRecords:
             **thread_key(record.thread_id),
             "thread_id": {"S": record.thread_id},
             "created_at": {"S": record.created_at},
-            "updated_at": {"S": record.updated_at},
-            "status": {"S": record.status},
             "metadata": {"S": json.dumps(record.metadata)},
             "ttl": {"N": str(int(time.time()) + self._ttl_seconds)},
         }
-        if record.error:
-            item["error"] = {"S": record.error}
         return item
 
     async def create(self, thread_id: str, metadata: dict[str, Any] | None = None) -> ThreadRecord:
-        stamp = now_iso()
-        record = ThreadRecord(thread_id, stamp, stamp, metadata=metadata or {})
+        record = ThreadRecord(thread_id, now_iso(), metadata=metadata or {})
         try:
             await asyncio.to_thread(
                 self._client.put_item,
@@ -166,32 +153,7 @@ class ThreadRecords:
         return ThreadRecord(
             thread_id=item["thread_id"]["S"],
             created_at=item["created_at"]["S"],
-            updated_at=item["updated_at"]["S"],
-            status=item["status"]["S"],
             metadata=json.loads(item["metadata"]["S"]),
-            error=item.get("error", {}).get("S"),
-        )
-
-    async def set_status(self, thread_id: str, status: ThreadStatus, error: str | None = None) -> None:
-        names = {"#s": "status", "#u": "updated_at", "#t": "ttl", "#e": "error"}
-        values: dict[str, Any] = {
-            ":s": {"S": status},
-            ":u": {"S": now_iso()},
-            ":t": {"N": str(int(time.time()) + self._ttl_seconds)},
-        }
-        update = "SET #s = :s, #u = :u, #t = :t"
-        if error:
-            update += ", #e = :e"
-            values[":e"] = {"S": error}
-        else:
-            update += " REMOVE #e"
-        await asyncio.to_thread(
-            self._client.update_item,
-            TableName=self._table,
-            Key=thread_key(thread_id),
-            UpdateExpression=update,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
         )
 
     async def delete(self, thread_id: str) -> None:

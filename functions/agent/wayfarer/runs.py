@@ -21,7 +21,7 @@ from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import StreamMode
+from langgraph.types import StateSnapshot, StreamMode
 
 from wayfarer.errors import Conflict, InvalidRequest, NotFound
 from wayfarer.events import TERMINAL_EVENTS, RunEvents
@@ -33,7 +33,7 @@ from wayfarer.thread_state import snapshot_json, values_json
 logger = Logger(service="wayfarer", child=True)
 
 THREAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-STREAM_MODES: list[StreamMode] = ["updates", "custom", "tasks"]
+STREAM_MODES: list[StreamMode] = ["updates", "custom", "tasks", "checkpoints"]
 
 
 @dataclass(frozen=True)
@@ -68,12 +68,10 @@ class RunLeases:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a run ended: its terminal event, and the thread status that goes with it."""
+    """How a run ended: its terminal event and that event's fields."""
 
     event: str
-    status: ThreadStatus
     fields: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
 
 
 @dataclass
@@ -134,17 +132,30 @@ class RunService:
 
     async def _record(self, thread_id: str) -> ThreadRecord:
         record = await self.threads.get(thread_id)
-        if record is None:
-            raise NotFound(
-                f"Thread {thread_id!r} does not exist. Create it with POST /threads or start a run."
-            )
-        return record
+        if record is not None:
+            return record
+        # A record can expire (TTL) while newer checkpoints live on: rebuild it from them.
+        if (await self.graph.aget_state(self.config(thread_id))).values:
+            with suppress(ThreadExists):
+                return await self.threads.create(thread_id)
+            return await self._record(thread_id)
+        raise NotFound(f"Thread {thread_id!r} does not exist. Create it with POST /threads or start a run.")
 
-    def _thread_json(self, record: ThreadRecord) -> dict[str, Any]:
-        data = record.as_json()
-        if self.leases.busy(record.thread_id):
-            data["status"] = "busy"
-        return data
+    def thread_status(
+        self, thread_id: str, snapshot: StateSnapshot | None
+    ) -> tuple[ThreadStatus, str | None]:
+        """Derived, never stored: the lease says busy, the checkpoint says the rest."""
+        if self.leases.busy(thread_id):
+            return "busy", None
+        if snapshot is None or not snapshot.next:
+            return "idle", None
+        errors = [str(task.error) for task in snapshot.tasks if task.error]
+        return ("error", errors[0]) if errors else ("interrupted", None)
+
+    def _thread_json(self, record: ThreadRecord, snapshot: StateSnapshot | None) -> dict[str, Any]:
+        status, error = self.thread_status(record.thread_id, snapshot)
+        updated_at = snapshot.created_at if snapshot and snapshot.created_at else record.created_at
+        return {**record.as_json(), "updated_at": updated_at, "status": status, "error": error}
 
     async def create_thread(self, thread_id: str | None, metadata: dict[str, Any] | None) -> dict[str, Any]:
         thread_id = thread_id or str(uuid.uuid4())
@@ -152,10 +163,11 @@ class RunService:
             record = await self.threads.create(thread_id, metadata)
         except ThreadExists as exc:
             raise Conflict(f"Thread {thread_id!r} already exists; use it, or choose another id.") from exc
-        return self._thread_json(record)
+        return self._thread_json(record, None)
 
     async def get_thread(self, thread_id: str) -> dict[str, Any]:
-        return self._thread_json(await self._record(thread_id))
+        record = await self._record(thread_id)
+        return self._thread_json(record, await self.graph.aget_state(self.config(thread_id)))
 
     async def get_state(self, thread_id: str) -> dict[str, Any]:
         await self._record(thread_id)
@@ -209,11 +221,7 @@ class RunService:
                 f"Thread {thread_id!r} already has a run in progress ({holder}); wait for it to pause."
             )
         try:
-            if await self.threads.get(thread_id) is None:
-                with suppress(ThreadExists):  # created by a concurrent request: fine
-                    await self.threads.create(thread_id)
             graph_input, resumed = await self._prepare(thread_id, message, request.max_revisions)
-            await self.threads.set_status(thread_id, "busy")
         except BaseException:
             self.leases.release(thread_id, run_id)
             raise
@@ -241,6 +249,9 @@ class RunService:
             raise InvalidRequest(
                 f"Thread {thread_id!r} is {state}: send a non-empty message with what to write about."
             )
+        if not snapshot.values:  # the seed runs on ids it never created: create the thread
+            with suppress(ThreadExists):
+                await self.threads.create(thread_id)
         return {
             "task": message,
             "plan": None,
@@ -278,12 +289,10 @@ class RunService:
                 failed = ", ".join(running) or "the run"
                 error = f"{failed} failed: {exc}. Nothing is lost: send again to retry from the last step."
                 logger.exception("run failed", extra={"node": failed})
-                outcome = Outcome("error", "error", {"error": error, "resumable": True}, error)
-            # Status and lease before the terminal event: a client that sends again the moment
-            # it sees the event must find the thread free and its status current.
-            try:
-                await self._record_status(run.thread_id, outcome.status, outcome.error)
+                outcome = Outcome("error", {"error": error, "resumable": True})
             finally:
+                # Free the thread before the terminal event: a client that sends again the
+                # moment it sees the event must not meet a 409.
                 self.leases.release(run.thread_id, run.run_id)
             run.queue.put_nowait(events.make(outcome.event, **outcome.fields))
             logger.info("run ended", extra={"outcome": outcome.event, **outcome.fields})
@@ -299,6 +308,7 @@ class RunService:
             if graph_input is None and self._deadline_near(request):
                 return await self._pause(run.thread_id, "deadline")
             interrupted = False
+            next_nodes: list[str] = []
             async for part in self.graph.astream(
                 graph_input,
                 config,
@@ -309,6 +319,8 @@ class RunService:
                 mode, chunk = cast(tuple[StreamMode, dict[str, Any]], part)
                 if mode == "custom":
                     emit(events.make("token", node=chunk["node"], delta=chunk["delta"]))
+                elif mode == "checkpoints":
+                    next_nodes = list(chunk["next"])
                 elif mode == "tasks" and "result" not in chunk:
                     running[chunk["name"]] = time.perf_counter()
                     emit(events.make("node_start", node=chunk["name"]))
@@ -323,22 +335,15 @@ class RunService:
                         )
                         emit(events.node(node, update))
             graph_input = None
-            if not interrupted:
-                return Outcome("complete", "idle")
+            if not interrupted or not next_nodes:  # a pause after the last node is the end
+                return Outcome("complete")
             if request.use_hitl or run.stop_requested:
-                return await self._pause(run.thread_id, "hitl" if request.use_hitl else "stopped")
+                reason = "hitl" if request.use_hitl else "stopped"
+                return Outcome("interrupt", {"next": next_nodes, "reason": reason})
 
     async def _pause(self, thread_id: str, reason: str) -> Outcome:
         snapshot = await self.graph.aget_state(self.config(thread_id))
-        if not snapshot.next:  # the last node ran: a pause after it is the end of the piece
-            return Outcome("complete", "idle")
-        return Outcome("interrupt", "interrupted", {"next": list(snapshot.next), "reason": reason})
-
-    async def _record_status(self, thread_id: str, status: ThreadStatus, error: str | None = None) -> None:
-        try:
-            await self.threads.set_status(thread_id, status, error)
-        except Exception:  # the terminal event still tells the client; don't mask it
-            logger.exception("could not record thread status")
+        return Outcome("interrupt", {"next": list(snapshot.next), "reason": reason})
 
     async def invoke(self, request: RunRequest) -> dict[str, Any]:
         run = await self.start_run(request)
