@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.servers import ThreadedServer, moto_server
 from wayfarer.api import create_app
 from wayfarer.devstack import dynalite, local_credentials
 from wayfarer.services import Services, build_services
 from wayfarer.settings import Settings
-
-from tests.servers import ThreadedServer, moto_server
 
 
 class RequestCounter:

@@ -7,12 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.servers import ThreadedServer, moto_server
 from wayfarer.api import create_app
 from wayfarer.providers import ModelProvider, ResearchProvider
 from wayfarer.services import build_services
 from wayfarer.settings import Settings
-
-from tests.servers import ThreadedServer, moto_server
 
 # boto3 signs every request; local servers accept any key. No WAYFARER_* leaks into tests.
 os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")

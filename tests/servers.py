@@ -12,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+
 from wayfarer.devstack import REPO_ROOT, free_port, wait_for_port
 
 

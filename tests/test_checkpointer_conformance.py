@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from langgraph.checkpoint.conformance import checkpointer_test, validate
+
 from wayfarer.devstack import dynalite
 from wayfarer.persistence import ensure_local_resources, make_checkpointer
 from wayfarer.settings import Settings

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from wayfarer.devstack import dynalite, free_port
 
 from tests.conftest import run_body
 from tests.servers import server_process
 from tests.sse_clients import nodes_of, stream
+from wayfarer.devstack import dynalite, free_port
 
 
 def test_resume_in_a_fresh_process_after_dynalite_restarts(tmp_path: Path) -> None:

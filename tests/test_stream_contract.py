@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import httpx
-from wayfarer.sse import encode_event
 
 from tests.conftest import run_body
 from tests.sse_clients import naive_reader, raw_stream, spec_reader
+from wayfarer.sse import encode_event
 
 
 def test_naive_seed_reader_and_spec_parser_see_the_same_events(client: httpx.Client) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from wayfarer.settings import Settings
-
 from tests.conftest import Serve, run_body
 from tests.fakes import GatedResearch
+from wayfarer.settings import Settings
 
 
 def test_planner_event_arrives_before_travel_plan_research_is_released(serve: Serve) -> None:
