@@ -41,3 +41,24 @@ def test_heartbeat_comments_keep_a_quiet_stream_alive(serve: Serve, settings: Se
                 research.gate.set()
     assert raw.count(b": ping\n\n") >= 3
     assert raw.rstrip().split(b"\n\n")[-1].startswith(b'data: {"event":"complete"')
+
+
+def test_a_client_that_leaves_stops_the_run_at_the_next_node_boundary(serve: Serve) -> None:
+    research = GatedResearch()
+    client = serve(research=research)
+    body = run_body(message="Write about visiting Paris", use_hitl=False)
+    with client.stream("POST", "/runs/stream", json=body) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: ") and json.loads(line[6:]).get("node") == "planner":
+                assert research.called.wait(10), "travel_plan never reached its research"
+                break  # leave mid-node: travel_plan is waiting on research
+    research.gate.set()  # travel_plan may now finish: it is not cut short
+    for _ in range(500):  # bounded wait for the run to reach its boundary
+        thread = client.get(f"/threads/{body['thread_id']}").json()
+        if thread["status"] != "busy":
+            break
+        research.called.wait(0.02)
+    state = client.get(f"/threads/{body['thread_id']}/state").json()
+    assert thread["status"] == "interrupted"
+    assert state["next"] == ["generate"]  # travel_plan completed and was saved; nothing after it ran
+    assert [m["name"] for m in state["values"]["messages"] if m["type"] == "ai"] == ["planner", "travel_plan"]

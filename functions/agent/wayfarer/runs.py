@@ -74,7 +74,7 @@ class Outcome:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: runs are kept in a set while they go
 class Run:
     thread_id: str
     run_id: str
@@ -122,7 +122,7 @@ class RunService:
         self.max_message_chars = max_message_chars
         self.deadline_margin_seconds = deadline_margin_seconds
         self.leases = leases or RunLeases()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._runs: set[Run] = set()
 
     # ------------------------------------------------------------------ threads
 
@@ -227,8 +227,8 @@ class RunService:
             raise
         run = Run(thread_id, run_id, request, resumed)
         run.task = asyncio.create_task(self._execute(run, graph_input))
-        self._tasks.add(run.task)
-        run.task.add_done_callback(self._tasks.discard)
+        self._runs.add(run)
+        run.task.add_done_callback(lambda _: self._runs.discard(run))
         return run
 
     async def _prepare(self, thread_id: str, message: str, max_revisions: int | None) -> tuple[Any, bool]:
@@ -364,7 +364,11 @@ class RunService:
             answer["error"] = last.get("error")
         return answer
 
-    async def drain(self) -> None:
-        """Let running runs reach their next checkpoint (used at shutdown)."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def drain(self, grace_seconds: float = 30.0) -> None:
+        """At shutdown: ask every run to stop at its next node boundary and wait for that, up
+        to ``grace_seconds``; a run still going then resumes from its last checkpoint."""
+        tasks = [run.task for run in self._runs if run.task]
+        for run in self._runs:
+            run.request_stop()
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace_seconds)
