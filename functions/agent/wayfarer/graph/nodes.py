@@ -82,58 +82,49 @@ def research_summary(queries: list[str], found: list[Source]) -> str:
     return "\n".join(lines)
 
 
+def step_update(node: str, message: str, **fields: Any) -> dict[str, Any]:
+    """A node's update: its fields, the one AIMessage describing its step; feedback used up."""
+    return {**fields, "feedback": None, "messages": [AIMessage(message, name=node)]}
+
+
 def make_nodes(model: ModelProvider, provider: ResearchProvider, max_results: int) -> dict[str, Node]:
+    def researcher(node: str, step: Step, heading: str) -> Node:
+        """travel_plan and research_critique: write queries, run them, keep the snippets."""
+
+        async def research_node(state: WriterState) -> dict[str, Any]:
+            queries = parse_queries(await write(model, node, brief_from(state, step)))
+            found = await research(provider, queries, max_results)
+            return step_update(
+                node,
+                f"{heading}\n\n{research_summary(queries, found)}",
+                queries=queries,
+                content=merge_sources(list(state.get("content") or []), found),
+            )
+
+        return research_node
+
     async def planner(state: WriterState) -> dict[str, Any]:
         plan = await write(model, "planner", brief_from(state, "plan"))
-        message = f"📋 Step 1: Planning Complete\n\n{plan}"
-        return {"plan": plan, "feedback": None, "messages": [AIMessage(message, name="planner")]}
-
-    async def travel_plan(state: WriterState) -> dict[str, Any]:
-        text = await write(model, "travel_plan", brief_from(state, "research_queries"))
-        queries = parse_queries(text)
-        found = await research(provider, queries, max_results)
-        message = f"🔍 Step 2: Research Complete\n\n{research_summary(queries, found)}"
-        return {
-            "queries": queries,
-            "content": merge_sources(list(state.get("content") or []), found),
-            "feedback": None,
-            "messages": [AIMessage(message, name="travel_plan")],
-        }
+        return step_update("planner", f"📋 Step 1: Planning Complete\n\n{plan}", plan=plan)
 
     async def generate(state: WriterState) -> dict[str, Any]:
         draft = await write(model, "generate", brief_from(state, "draft"))
         revision = state.get("revision_number", 0) + 1
         total = state.get("max_revisions", 2) + 1
         message = f"✍️ Step 3: Draft {revision} of {total} Complete\n\n{draft}"
-        return {
-            "draft": draft,
-            "revision_number": revision,
-            "feedback": None,
-            "messages": [AIMessage(message, name="generate")],
-        }
+        return step_update("generate", message, draft=draft, revision_number=revision)
 
     async def reflect(state: WriterState) -> dict[str, Any]:
         critique = await write(model, "reflect", brief_from(state, "critique"))
-        revision = state.get("revision_number", 0)
-        message = f"🧐 Step 4: Critique of Draft {revision} Complete\n\n{critique}"
-        return {"critique": critique, "feedback": None, "messages": [AIMessage(message, name="reflect")]}
-
-    async def research_critique(state: WriterState) -> dict[str, Any]:
-        text = await write(model, "research_critique", brief_from(state, "critique_queries"))
-        queries = parse_queries(text)
-        found = await research(provider, queries, max_results)
-        message = f"🔎 Step 5: Follow-up Research Complete\n\n{research_summary(queries, found)}"
-        return {
-            "queries": queries,
-            "content": merge_sources(list(state.get("content") or []), found),
-            "feedback": None,
-            "messages": [AIMessage(message, name="research_critique")],
-        }
+        message = f"🧐 Step 4: Critique of Draft {state.get('revision_number', 0)} Complete\n\n{critique}"
+        return step_update("reflect", message, critique=critique)
 
     return {
         "planner": planner,
-        "travel_plan": travel_plan,
+        "travel_plan": researcher("travel_plan", "research_queries", "🔍 Step 2: Research Complete"),
         "generate": generate,
         "reflect": reflect,
-        "research_critique": research_critique,
+        "research_critique": researcher(
+            "research_critique", "critique_queries", "🔎 Step 5: Follow-up Research Complete"
+        ),
     }
