@@ -48,9 +48,11 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 web-build: web-setup
 	cd web && npm run build
 
-# The e2e suite drives Debian's chromium; install it when missing (CI machines start without it).
+# The e2e suite drives Debian's chromium; install it when missing (CI machines start without
+# it), with an emoji font so the step icons in the screenshots are not empty boxes.
 chromium:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi emoji || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; }
 
 web-test: web-setup chromium
 	cd web && npm run typecheck && npm run lint && npm run test && npm run build && npm run e2e

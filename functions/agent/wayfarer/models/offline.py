@@ -125,7 +125,9 @@ def topic_order(feedback: str | None) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 def clean_title(source: Source, place: str) -> str:
-    return re.sub(rf"^{re.escape(place)}\s*[:—-]\s*", "", source["title"], flags=re.IGNORECASE)
+    """"Paris: the big sights" → "The big sights" (the section already names the place)."""
+    title = re.sub(rf"^{re.escape(place)}\s*[:—-]\s*", "", source["title"], flags=re.IGNORECASE)
+    return title[:1].upper() + title[1:]
 
 
 def write_plan(brief: WritingBrief) -> str:
