@@ -125,7 +125,7 @@ def topic_order(feedback: str | None) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 def clean_title(source: Source, place: str) -> str:
-    """"Paris: the big sights" → "The big sights" (the section already names the place)."""
+    """The note's title without the place the section already names, capitalised."""
     title = re.sub(rf"^{re.escape(place)}\s*[:—-]\s*", "", source["title"], flags=re.IGNORECASE)
     return title[:1].upper() + title[1:]
 
