@@ -32,9 +32,10 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 # ---------------------------------------------------------------- run
+PORT ?= 2024
 .PHONY: dev
 dev: setup web-build
-	$(PY) python -m wayfarer.devstack
+	$(PY) python -m wayfarer.devstack --port $(PORT)
 
 # ---------------------------------------------------------------- web
 # npm scripts of web/: build, typecheck, lint, test (vitest), e2e (Playwright + Debian chromium).

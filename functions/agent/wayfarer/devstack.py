@@ -35,6 +35,15 @@ def free_port() -> int:
         return port
 
 
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -110,6 +119,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pace-ms", type=float, default=None, help="offline model pace per chunk")
     args = parser.parse_args(argv)
 
+    if not port_is_free(args.host, args.port):
+        raise SystemExit(
+            f"Port {args.port} on {args.host} is already in use (another `make dev`?). "
+            f"Stop that server, or pick another port: make dev PORT={args.port + 1}"
+        )
     local_credentials()
     signal.signal(signal.SIGTERM, stop_on_signal)
     with dynalite(args.data_dir, args.dynalite_port or None) as endpoint:
