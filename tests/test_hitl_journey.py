@@ -106,3 +106,15 @@ def test_invoke_answers_once_with_the_paused_state(client: httpx.Client) -> None
     answer = client.post("/runs/invoke", json={**body, "message": "", "use_hitl": False}).json()
     assert answer["status"] == "complete" and answer["next"] == []
     assert answer["values"]["draft"].startswith("# Tokyo")
+
+
+def test_repeating_the_task_on_a_paused_thread_continues_without_feedback(client: httpx.Client) -> None:
+    """The seed's curl resends the same body to continue: that is not a steer."""
+    body = run_body(message="write about visiting Paris")
+    stream(client, body)
+    events = stream(client, body)
+    travel_plan = next(e for e in events if e["event"] == "node")
+    assert travel_plan["node"] == "travel_plan"
+    assert not any("write" in q.lower() for q in travel_plan["data"]["queries"])
+    messages = client.get(f"/threads/{body['thread_id']}/state").json()["values"]["messages"]
+    assert [m["content"] for m in messages if m["type"] == "human"] == ["write about visiting Paris"]

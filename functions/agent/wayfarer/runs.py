@@ -237,7 +237,8 @@ class RunService:
         snapshot = await self.graph.aget_state(config)
         if snapshot.next:
             update: dict[str, Any] = {}
-            if message:
+            # Resending the task itself (the seed's curl, repeated) continues; it does not steer.
+            if message and message != snapshot.values.get("task"):
                 update = {"feedback": message, "messages": [HumanMessage(message)]}
             if max_revisions is not None:
                 update["max_revisions"] = max_revisions
