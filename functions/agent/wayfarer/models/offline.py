@@ -22,14 +22,16 @@ _PLACE_PATTERNS = tuple(
         r"about",
     )
 )
+# Words of a steer that say nothing about the place or topic.
 _FILLER = frozenset(
     [
         "a",
-        "an",
-        "and",
         "about",
         "add",
         "also",
+        "an",
+        "and",
+        "article",
         "be",
         "but",
         "can",
@@ -54,6 +56,7 @@ _FILLER = frozenset(
         "on",
         "or",
         "our",
+        "piece",
         "please",
         "should",
         "some",
@@ -62,12 +65,17 @@ _FILLER = frozenset(
         "the",
         "this",
         "to",
+        "trip",
         "us",
+        "visit",
+        "visiting",
         "want",
         "we",
         "what",
         "with",
         "would",
+        "write",
+        "writing",
         "you",
         "your",
     ]
