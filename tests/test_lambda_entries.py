@@ -159,3 +159,20 @@ def test_run_stops_before_a_node_it_cannot_finish_by_the_deadline(run_sh_url: st
         events = stream(client, {"thread_id": body["thread_id"], "use_hitl": False})
     assert nodes_of(events) == ["travel_plan", "generate", "reflect", "research_critique", "generate"]
     assert events[-1]["event"] == "complete"
+
+
+def test_api_entry_cold_start_does_not_import_the_bedrock_client(moto_endpoint: str) -> None:
+    """langchain_aws costs ~2 s to import: the buffered entry loads it only when a model runs."""
+    env = server_env() | lambda_env(moto_endpoint, f"wf-{uuid.uuid4().hex[:8]}")
+    env["WAYFARER_MODEL_PROVIDER"] = "bedrock"  # as deployed
+    probe = (
+        "import json, sys\n"
+        "from wayfarer.lambda_handler import handler\n"
+        f"answer = handler(json.load(open({str(EVENTS / 'health.json')!r})), None)\n"
+        "print(json.dumps([answer['statusCode'], json.loads(answer['body'])['model'],"
+        " 'langchain_aws' in sys.modules]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [200, "bedrock", False]
