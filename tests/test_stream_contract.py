@@ -73,3 +73,12 @@ def test_encoded_event_is_one_line_whatever_the_text() -> None:
     assert block.startswith(b"data: ") and block.endswith(b"\n\n")
     assert block.count(b"\n") == 2
     assert json.loads(block[6:].decode())["delta"] == "line one\nline two\r\n\n✈️ café"
+
+
+def test_unicode_line_separators_are_escaped_so_every_reader_sees_one_line() -> None:
+    """Some readers (httpx's iter_lines, str.splitlines) also break lines at U+2028, U+2029
+    and U+0085; model or web text may contain them."""
+    block = encode_event({"event": "token", "delta": "a\u2028b\u2029c\u0085d"})
+    text = block.decode()
+    assert text[:-2].splitlines() == [text[:-2]]  # one line, whatever the splitter
+    assert json.loads(text[6:])["delta"] == "a\u2028b\u2029c\u0085d"

@@ -12,8 +12,10 @@ from typing import Any
 MEDIA_TYPE = "text/event-stream"
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HEARTBEAT = b": ping\n\n"
+# JSON leaves these unescaped, and some line readers split on them.
+_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"})
 
 
 def encode_event(event: Mapping[str, Any]) -> bytes:
     payload = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
-    return f"data: {payload}\n\n".encode()
+    return f"data: {payload.translate(_LINE_BREAKS)}\n\n".encode()
