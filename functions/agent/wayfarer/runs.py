@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -180,13 +180,14 @@ class RunService:
             raise InvalidRequest(
                 f"Cannot edit {', '.join(unknown)}; only {', '.join(sorted(EDITABLE_FIELDS))} can be edited."
             )
-        if self.leases.busy(thread_id):
-            raise Conflict(f"Thread {thread_id!r} is running; edit it when it pauses.")
-        snapshot = await self.graph.aget_state(self.config(thread_id))
-        if not snapshot.next:
-            raise Conflict(f"Thread {thread_id!r} is not paused; edits are accepted only while it is paused.")
-        await self.graph.aupdate_state(self.config(thread_id), values)
-        return snapshot_json(await self.graph.aget_state(self.config(thread_id)))
+        async with self._holding(thread_id, "is running; edit it when it pauses"):
+            snapshot = await self.graph.aget_state(self.config(thread_id))
+            if not snapshot.next:
+                raise Conflict(
+                    f"Thread {thread_id!r} is not paused; edits are accepted only while it is paused."
+                )
+            await self.graph.aupdate_state(self.config(thread_id), values)
+            return snapshot_json(await self.graph.aget_state(self.config(thread_id)))
 
     async def history(self, thread_id: str, limit: int) -> list[dict[str, Any]]:
         await self._record(thread_id)
@@ -196,10 +197,20 @@ class RunService:
 
     async def delete_thread(self, thread_id: str) -> None:
         await self._record(thread_id)
-        if self.leases.busy(thread_id):
-            raise Conflict(f"Thread {thread_id!r} is running; delete it when the run has stopped.")
-        await self.checkpointer.adelete_thread(thread_id)
-        await self.threads.delete(thread_id)
+        async with self._holding(thread_id, "is running; delete it when the run has stopped"):
+            await self.checkpointer.adelete_thread(thread_id)
+            await self.threads.delete(thread_id)
+
+    @asynccontextmanager
+    async def _holding(self, thread_id: str, refusal: str) -> AsyncIterator[None]:
+        """Hold the thread's lease for an edit or a delete, so no run starts halfway."""
+        holder_id = f"edit-{uuid.uuid4()}"
+        if self.leases.acquire(thread_id, holder_id):
+            raise Conflict(f"Thread {thread_id!r} {refusal}.")
+        try:
+            yield
+        finally:
+            self.leases.release(thread_id, holder_id)
 
     # ------------------------------------------------------------------ runs
 
@@ -240,7 +251,7 @@ class RunService:
             # Resending the task itself (the seed's curl, repeated) continues; it does not steer.
             if message and message != snapshot.values.get("task"):
                 update = {"feedback": message, "messages": [HumanMessage(message)]}
-            if max_revisions is not None:
+            if max_revisions is not None and max_revisions != snapshot.values.get("max_revisions"):
                 update["max_revisions"] = max_revisions
             if update:
                 await self.graph.aupdate_state(config, update)
@@ -282,21 +293,29 @@ class RunService:
             )
         )
         running: dict[str, float] = {}
-        with logger.append_context_keys(thread_id=run.thread_id, run_id=run.run_id):
-            logger.info("run started", extra={"resumed": run.resumed, "use_hitl": request.use_hitl})
-            try:
-                outcome = await self._drive(run, events, graph_input, running)
-            except Exception as exc:
-                failed = ", ".join(running) or "the run"
-                error = f"{failed} failed: {exc}. Nothing is lost: send again to retry from the last step."
-                logger.exception("run failed", extra={"node": failed})
-                outcome = Outcome("error", {"error": error, "resumable": True})
-            finally:
-                # Free the thread before the terminal event: a client that sends again the
-                # moment it sees the event must not meet a 409.
-                self.leases.release(run.thread_id, run.run_id)
+        outcome: Outcome | None = None
+        try:
+            with logger.append_context_keys(thread_id=run.thread_id, run_id=run.run_id):
+                logger.info("run started", extra={"resumed": run.resumed, "use_hitl": request.use_hitl})
+                try:
+                    outcome = await self._drive(run, events, graph_input, running)
+                except Exception as exc:
+                    failed = ", ".join(running) or "the run"
+                    error = (
+                        f"{failed} failed: {exc}. Nothing is lost: send again to retry from the last step."
+                    )
+                    logger.exception("run failed", extra={"node": failed})
+                    outcome = Outcome("error", {"error": error, "resumable": True})
+                logger.info("run ended", extra={"outcome": outcome.event, **outcome.fields})
+        finally:
+            # Whatever happened (even cancellation): free the thread, then end the stream.
+            # In that order, so a client that sends again at once never meets a 409.
+            self.leases.release(run.thread_id, run.run_id)
+            if outcome is None:
+                outcome = Outcome(
+                    "error", {"error": "The run was cancelled; send again to resume.", "resumable": True}
+                )
             run.queue.put_nowait(events.make(outcome.event, **outcome.fields))
-            logger.info("run ended", extra={"outcome": outcome.event, **outcome.fields})
 
     async def _drive(
         self, run: Run, events: RunEvents, graph_input: Any, running: dict[str, float]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wayfarer.graph.builder import build_graph
+from wayfarer.logs import configure_logging
 from wayfarer.models import make_model_provider
 from wayfarer.persistence import ThreadRecords, ensure_local_resources, make_checkpointer
 from wayfarer.providers import ModelProvider, ResearchProvider
@@ -27,6 +28,7 @@ def build_services(
     research: ResearchProvider | None = None,
 ) -> Services:
     """Everything the routes need. Tests pass their own model or research provider."""
+    configure_logging()  # the runs' child logger needs its parent, with or without the app
     ensure_local_resources(settings)
     model = model or make_model_provider(settings)
     research = research or make_research_provider(settings)
