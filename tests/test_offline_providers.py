@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from wayfarer.graph.state import Source
-from wayfarer.models.offline import OfflineModel, chunks, find_place, write_critique, write_draft
+from wayfarer.models.offline import (
+    OfflineModel,
+    chunks,
+    find_place,
+    topics_in,
+    write_critique,
+    write_draft,
+)
 from wayfarer.providers import WritingBrief
 from wayfarer.research.offline import OfflineGuide, load_guide
 
@@ -97,3 +104,9 @@ async def test_guide_answers_an_unknown_place_with_nothing() -> None:
     assert await guide.search("Atlantis food", 3) == []
     assert await guide.search("best food", 3) == []  # no place named: nothing to stand behind
     assert {s["url"] for s in await guide.search("NYC sights", 3)}  # aliases count
+
+
+def test_topics_are_matched_as_whole_words() -> None:
+    assert topics_in("tell me about the weather") == ["when to go"]  # not "eat" in "weather"
+    assert topics_in("a business trip") == []  # not "bus" in "business"
+    assert topics_in("great museums, street food and trams") == ["sights", "food", "getting around"]

@@ -53,11 +53,12 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
                 {"PutRequest": {"Item": i}} for i in items[start : start + BATCH_SIZE]
             ]
             for attempt in range(MAX_BATCH_ATTEMPTS):
+                if attempt:
+                    time.sleep(min(0.05 * 2**attempt, 2.0))  # throttled: back off, resend the rest
                 answer = self.client.batch_write_item(RequestItems={self.table_name: requests})
                 requests = answer.get("UnprocessedItems", {}).get(self.table_name, [])
                 if not requests:
                     break
-                time.sleep(min(0.05 * 2**attempt, 2.0))  # throttled: back off, resend the rest
             else:
                 raise RuntimeError(f"DynamoDB left {len(requests)} checkpoint items unwritten after retries")
 
@@ -71,7 +72,8 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         if not writes:
             return
         conf = config["configurable"]
-        items: list[dict[str, Any]] = []
+        payloads: list[dict[str, Any]] = []
+        bases: list[dict[str, Any]] = []
         for base_item, ref in self.repo._build_write_items(
             conf["thread_id"],
             conf.get("checkpoint_ns", ""),
@@ -80,11 +82,13 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
             task_id,
             task_path,
         ):
-            items.append(base_item)
-            items += self._payload_items(
+            bases.append(base_item)
+            payloads += self._payload_items(
                 ref["chunk_key"], ref["s3_key"], ref["value_data"], base_item["ref_loc"]["S"]
             )
-        self._batch_put(items)
+        # Payloads first: when a step spans several batches, no metadata item is sent in an
+        # earlier request than its payload.
+        self._batch_put(payloads + bases)
 
     def put(
         self,

@@ -121,9 +121,13 @@ def feedback_terms(feedback: str | None) -> list[str]:
     return [w for w in words if w not in _FILLER]
 
 
+def mentions(text: str, words: tuple[str, ...]) -> bool:
+    """Whole words (and their plurals): "eat" is not in "weather", nor "bus" in "business"."""
+    return any(re.search(rf"\b{re.escape(w)}(?:s|es|ing)?\b", text, re.IGNORECASE) for w in words)
+
+
 def topics_in(text: str) -> list[str]:
-    lowered = text.lower()
-    return [name for name, _, words in TOPICS if any(w in lowered for w in words)]
+    return [name for name, _, words in TOPICS if mentions(text, words)]
 
 
 def topic_order(feedback: str | None) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -193,7 +197,7 @@ def write_draft(brief: WritingBrief) -> str:
         ]
         remaining = list(sources)
         for _, title, words in topic_order(brief.feedback):
-            matching = [s for s in remaining if any(w in (s["title"] + s["content"]).lower() for w in words)]
+            matching = [s for s in remaining if mentions(f"{s['title']} {s['content']}", words)]
             if not matching:
                 continue
             lines += [f"## {title}", ""]
