@@ -176,3 +176,32 @@ def test_api_entry_cold_start_does_not_import_the_bedrock_client(moto_endpoint: 
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [200, "bedrock", False]
+
+
+class LambdaContext:
+    """What Lambda passes a handler: only the remaining time matters here."""
+
+    def __init__(self, seconds_left: float) -> None:
+        self.deadline = time.time() + seconds_left
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.deadline - time.time()) * 1000)
+
+
+def test_buffered_invoke_also_stops_before_the_deadline(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in lambda_env(moto_endpoint, f"wf-{uuid.uuid4().hex[:8]}").items():
+        monkeypatch.setenv(key, value)
+    sys.modules.pop("wayfarer.lambda_handler", None)
+    handler = importlib.import_module("wayfarer.lambda_handler").handler
+    event = load_event("runs_invoke")
+    event["body"] = json.dumps({"thread_id": "evt-deadline", "message": "Visit Rome", "use_hitl": False})
+
+    answer = json.loads(handler(event, LambdaContext(seconds_left=30))["body"])
+    assert (answer["status"], answer["next"]) == ("interrupted", ["travel_plan"])
+
+    resume = event | {"body": json.dumps({"thread_id": "evt-deadline", "use_hitl": False})}
+    answer = json.loads(handler(resume, LambdaContext(seconds_left=900))["body"])
+    assert (answer["status"], answer["next"]) == ("complete", [])

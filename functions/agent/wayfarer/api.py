@@ -62,7 +62,7 @@ def run_request(body: RunBody, request: Request) -> RunRequest:
         message=body.message,
         use_hitl=body.use_hitl,
         max_revisions=body.max_revisions,
-        deadline=invocation_deadline(request.headers),
+        deadline=invocation_deadline(request.headers, request.scope.get("aws.context")),
     )
 
 
