@@ -17,13 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wayfarer.errors import WayfarerError
 from wayfarer.lambda_context import invocation_deadline
-from wayfarer.logs import configure_logging
-from wayfarer.runs import RunRequest, RunService
+from wayfarer.runs import THREAD_ID, RunRequest, RunService
 from wayfarer.services import Services, build_services
 from wayfarer.settings import Settings
 from wayfarer.sse import HEADERS, HEARTBEAT, MEDIA_TYPE, encode_event
 
-ThreadId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", examples=["test123"])]
+ThreadId = Annotated[str, Field(pattern=THREAD_ID.pattern, examples=["test123"])]
 
 
 class CreateThread(BaseModel):
@@ -74,7 +73,6 @@ def create_app(
     """The app. ``services`` given: use them (Lambda builds them at import, tests inject
     their own); otherwise they are built at startup from ``settings``."""
     settings = settings or (services.settings if services else Settings())
-    configure_logging()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

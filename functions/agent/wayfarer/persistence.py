@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -19,8 +19,6 @@ from botocore.exceptions import ClientError
 
 from wayfarer.checkpointer import BatchingDynamoDBSaver
 from wayfarer.settings import Settings
-
-ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 
 THREAD_PK_PREFIX = "THREAD_"
 THREAD_SK = "THREAD"

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from aws_lambda_powertools import Logger
 from langchain_core.messages import HumanMessage
@@ -27,12 +27,14 @@ from wayfarer.errors import Conflict, InvalidRequest, NotFound
 from wayfarer.events import TERMINAL_EVENTS, RunEvents
 from wayfarer.graph.builder import DEFAULT_MAX_REVISIONS, NODES
 from wayfarer.graph.state import EDITABLE_FIELDS
-from wayfarer.persistence import ThreadExists, ThreadRecord, ThreadRecords, ThreadStatus
+from wayfarer.persistence import ThreadExists, ThreadRecord, ThreadRecords
 from wayfarer.thread_state import snapshot_json, values_json
 
 logger = Logger(service="wayfarer", child=True)
 
-THREAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+THREAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # the one rule; the API validates with it too
+# Derived from the lease and the latest checkpoint, never stored.
+ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 STREAM_MODES: list[StreamMode] = ["updates", "custom", "tasks", "checkpoints"]
 
 
