@@ -62,20 +62,26 @@ def server_env(**settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def server_process(log: Path, **settings: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """The app in a fresh Python process, as uvicorn runs it in Lambda (a new invocation)."""
-    port = free_port()
+def serving(
+    command: list[str], env: dict[str, str], log: Path, port: int
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process on ``port`` (output appended to ``log``), wait until it listens,
+    stop it afterwards unless the test already did."""
     with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "wayfarer.api:create_app", "--port", str(port)],
-            env=server_env(**settings),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, timeout=60, process=process)
-        yield process, f"http://127.0.0.1:{port}"
+        yield process
     finally:
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=15)
+
+
+@contextmanager
+def server_process(log: Path, **settings: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """The app in a fresh Python process, as uvicorn runs it in Lambda (a new invocation)."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "--factory", "wayfarer.api:create_app", "--port", str(port)]
+    with serving(command, server_env(**settings), log, port) as process:
+        yield process, f"http://127.0.0.1:{port}"

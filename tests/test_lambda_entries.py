@@ -23,9 +23,9 @@ import httpx
 import pytest
 
 from tests.conftest import run_body
-from tests.servers import server_env
+from tests.servers import server_env, serving
 from tests.sse_clients import nodes_of, stream
-from wayfarer.devstack import REPO_ROOT, free_port, wait_for_port
+from wayfarer.devstack import REPO_ROOT, free_port
 
 EVENTS = REPO_ROOT / "events"
 RUN_SH = REPO_ROOT / "functions/agent/run.sh"
@@ -100,14 +100,8 @@ def run_sh_url(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> 
     env = server_env() | lambda_env(moto_endpoint, f"wf-{uuid.uuid4().hex[:8]}") | {"PORT": str(port)}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # the project's python3
     log = tmp_path_factory.mktemp("run_sh") / "run.sh.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([str(RUN_SH)], env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, timeout=60, process=process)
+    with serving([str(RUN_SH)], env, log, port):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def lambda_context_header(seconds_left: float) -> dict[str, str]:
