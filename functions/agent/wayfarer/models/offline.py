@@ -160,19 +160,22 @@ def write_plan(brief: WritingBrief) -> str:
     return "\n".join(lines)
 
 
+def steer_queries(place: str, feedback: str | None) -> list[str]:
+    """The human's steer as a search, first: "focus on food" → "Paris food"."""
+    terms = feedback_terms(feedback)
+    return [f"{place} {' '.join(terms)}"] if terms else []
+
+
 def write_queries(brief: WritingBrief) -> str:
     place = find_place(brief.task)
-    terms = feedback_terms(brief.feedback)
-    queries = [f"{place} {' '.join(terms)}"] if terms else []
-    queries += [f"{place} {name}" for name, _, _ in topic_order(brief.feedback)[:3]]
-    return "\n".join(dict.fromkeys(queries))
+    topics = [f"{place} {name}" for name, _, _ in topic_order(brief.feedback)[:3]]
+    return "\n".join(dict.fromkeys(steer_queries(place, brief.feedback) + topics))
 
 
 def write_critique_queries(brief: WritingBrief) -> str:
     place = find_place(brief.task)
     missing = re.findall(r"^- Add (?:more on )?([a-z ]+?)[:.]", brief.critique or "", re.MULTILINE)
-    terms = feedback_terms(brief.feedback)
-    queries = ([f"{place} {' '.join(terms)}"] if terms else []) + [f"{place} {m}" for m in missing]
+    queries = steer_queries(place, brief.feedback) + [f"{place} {m}" for m in missing]
     return "\n".join(dict.fromkeys(queries or [f"{place} tips"]))
 
 
