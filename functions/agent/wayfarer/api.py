@@ -4,43 +4,73 @@ Run with ``uvicorn --factory wayfarer.api:create_app``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
-from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from wayfarer.errors import WayfarerError
+from wayfarer.aws_errors import RETRY_AFTER_SECONDS, storage_status
+from wayfarer.errors import InvalidRequest, WayfarerError
 from wayfarer.lambda_context import invocation_deadline
-from wayfarer.runs import THREAD_ID, RunRequest, RunService
+from wayfarer.runs import RUN_ID, THREAD_ID, RunRequest, RunService
 from wayfarer.services import Services, build_services
 from wayfarer.settings import Settings
+from wayfarer.site import SiteFiles
 from wayfarer.sse import HEADERS, HEARTBEAT, MEDIA_TYPE, encode_event
 
+logger = Logger(service="wayfarer", child=True)
+DEFAULTS = Settings.model_construct()  # limits for the request models (one source: settings)
+
+
+def valid_unicode(value: Any) -> Any:
+    """Refuse lone surrogates (``"\\ud800"`` in JSON): they cannot be stored or streamed."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            "contains an unpaired UTF-16 surrogate (such as \\ud800); send valid Unicode text"
+        ) from exc
+    return value
+
+
+Text = Annotated[str, AfterValidator(valid_unicode)]
 ThreadId = Annotated[str, Field(pattern=THREAD_ID.pattern, examples=["test123"])]
+ThreadIdPath = Annotated[str, Path(pattern=THREAD_ID.pattern, examples=["test123"])]
+RunIdPath = Annotated[str, Path(pattern=RUN_ID.pattern, description="A run id (a UUID, lower case).")]
 
 
 class CreateThread(BaseModel):
     model_config = ConfigDict(extra="forbid")
     thread_id: ThreadId | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Annotated[dict[str, Any], AfterValidator(valid_unicode)] = Field(default_factory=dict)
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_size(cls, value: dict[str, Any]) -> dict[str, Any]:
+        size = len(json.dumps(value).encode())
+        if size > DEFAULTS.max_metadata_bytes:
+            raise ValueError(f"is {size} bytes as JSON; the limit is {DEFAULTS.max_metadata_bytes}")
+        return value
 
 
 class RunBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     thread_id: ThreadId | None = None
-    message: str | None = Field(default=None, description="The task, or feedback when resuming.")
+    message: Text | None = Field(default=None, description="The task, or feedback when resuming.")
     use_hitl: bool = True
     max_revisions: int | None = Field(default=None, ge=1, le=5)
 
 
 class StateEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    values: dict[str, str]
+    values: dict[str, Annotated[Text, Field(max_length=DEFAULTS.max_edit_chars)]]
 
 
 def get_services(request: Request) -> Services:
@@ -95,15 +125,23 @@ def create_app(
 
     @app.exception_handler(WayfarerError)
     async def wayfarer_error(_: Request, exc: WayfarerError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+        return JSONResponse(
+            {"detail": str(exc), **exc.fields}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(ClientError)
     @app.exception_handler(BotoCoreError)
-    async def storage_error(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            {"detail": f"Storage is unavailable ({exc}). Nothing was changed; try again shortly."},
-            status_code=503,
-        )
+    async def storage_error(request: Request, exc: Exception) -> JSONResponse:
+        status, detail = storage_status(exc)
+        # The AWS text (and any ARN in it) is for the log, not for the caller.
+        logger.error("storage error", extra={"path": request.url.path, "status": status}, exc_info=exc)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("unhandled error", extra={"path": request.url.path}, exc_info=exc)
+        return JSONResponse({"detail": "Internal server error; it has been logged."}, status_code=500)
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, str]:
@@ -115,46 +153,76 @@ def create_app(
         return await runs.create_thread(body.thread_id, body.metadata)
 
     @app.get("/threads/{thread_id}")
-    async def get_thread(thread_id: str, runs: Runs) -> dict[str, Any]:
+    async def get_thread(thread_id: ThreadIdPath, runs: Runs) -> dict[str, Any]:
         return await runs.get_thread(thread_id)
 
     @app.get("/threads/{thread_id}/state")
-    async def get_state(thread_id: str, runs: Runs) -> dict[str, Any]:
+    async def get_state(thread_id: ThreadIdPath, runs: Runs) -> dict[str, Any]:
         return await runs.get_state(thread_id)
 
     @app.post("/threads/{thread_id}/state")
-    async def update_state(thread_id: str, body: StateEdit, runs: Runs) -> dict[str, Any]:
+    async def update_state(thread_id: ThreadIdPath, body: StateEdit, runs: Runs) -> dict[str, Any]:
         return await runs.update_state(thread_id, body.values)
 
     @app.get("/threads/{thread_id}/history")
     async def history(
-        thread_id: str, runs: Runs, limit: Annotated[int, Query(ge=1, le=100)] = 10
+        thread_id: ThreadIdPath, runs: Runs, limit: Annotated[int, Query(ge=1, le=100)] = 10
     ) -> list[dict[str, Any]]:
         return await runs.history(thread_id, limit)
 
     @app.delete("/threads/{thread_id}", status_code=204)
-    async def delete_thread(thread_id: str, runs: Runs) -> Response:
+    async def delete_thread(thread_id: ThreadIdPath, runs: Runs) -> Response:
         await runs.delete_thread(thread_id)
         return Response(status_code=204)
 
-    @app.post("/runs/stream", response_class=StreamingResponse)
-    async def stream_run(body: RunBody, request: Request, runs: Runs) -> StreamingResponse:
-        run = await runs.start_run(run_request(body, request))
-
+    def event_stream(events: AsyncIterator[dict[str, Any] | None]) -> StreamingResponse:
         async def body_bytes() -> AsyncIterator[bytes]:
-            try:
-                async for event in run.events(idle_tick=settings.heartbeat_seconds):
-                    yield HEARTBEAT if event is None else encode_event(event)
-            finally:
-                run.request_stop()  # the client left: stop at the next node boundary
+            async for event in events:
+                yield HEARTBEAT if event is None else encode_event(event)
 
         return StreamingResponse(body_bytes(), media_type=MEDIA_TYPE, headers=HEADERS)
+
+    @app.post("/runs/stream", response_class=StreamingResponse)
+    async def stream_run(body: RunBody, request: Request, runs: Runs) -> StreamingResponse:
+        """Start or resume a run and stream its events. A client that disconnects does not stop
+        the run (on Lambda a function never learns it left): join it again, or cancel it."""
+        run = await runs.start_run(run_request(body, request))
+        return event_stream(run.events(idle_tick=settings.heartbeat_seconds))
+
+    @app.get("/threads/{thread_id}/runs/{run_id}")
+    async def get_run(thread_id: ThreadIdPath, run_id: RunIdPath, runs: Runs) -> dict[str, Any]:
+        return await runs.get_run(thread_id, run_id)
+
+    @app.get("/threads/{thread_id}/runs/{run_id}/stream", response_class=StreamingResponse)
+    async def join_run(
+        thread_id: ThreadIdPath,
+        run_id: RunIdPath,
+        runs: Runs,
+        after: Annotated[int | None, Query(ge=0, description="The last seq the client has.")] = None,
+        last_event_id: Annotated[str | None, Header(description="The last seq the client has.")] = None,
+    ) -> StreamingResponse:
+        """Replay the run's events after the client's last seq, then follow it live to its end,
+        wherever it runs. Same wire format and seq values as POST /runs/stream."""
+        if last_event_id is not None:
+            if not last_event_id.strip().isdigit():
+                raise InvalidRequest(
+                    "Last-Event-ID must be the seq of the last event you have (0, 1, 2, ...)."
+                )
+            after = int(last_event_id)
+        await runs.check_run(thread_id, run_id)
+        return event_stream(runs.join(thread_id, run_id, after or 0, idle_tick=settings.heartbeat_seconds))
+
+    @app.post("/threads/{thread_id}/runs/{run_id}/cancel", status_code=202)
+    async def cancel_run(thread_id: ThreadIdPath, run_id: RunIdPath, runs: Runs) -> dict[str, Any]:
+        """Stop the run mid-node, from any instance: the node in progress is discarded, its
+        stream ends with an interrupt (reason "cancelled"), and sending again redoes it."""
+        return await runs.cancel_run(thread_id, run_id)
 
     @app.post("/runs/invoke")
     async def invoke_run(body: RunBody, request: Request, runs: Runs) -> dict[str, Any]:
         return await runs.invoke(run_request(body, request))
 
     if settings.web_dist and settings.web_dist.is_dir():
-        app.mount("/", StaticFiles(directory=settings.web_dist, html=True), name="web")
+        app.mount("/", SiteFiles(app, directory=settings.web_dist, html=True), name="web")
 
     return app

@@ -4,7 +4,9 @@ As shipped, the saver sends one PutItem per item: a node step that writes five c
 ten PutItems (a metadata item and a payload chunk each) plus two for the checkpoint. This
 subclass builds the very same items and sends them as BatchWriteItem requests (25 items each),
 so a step costs two write requests. Reads, deletes, S3 offload and the key formats are the
-parent's. It must keep passing the LangGraph conformance suite (tests/test_checkpointer_conformance.py).
+parent's. Every write first checks the running run's lease fence (``wayfarer.leases``): a run
+that lost its lease writes no further checkpoint. It must keep passing the LangGraph
+conformance suite (tests/test_checkpointer_conformance.py).
 
 One difference: the parent writes regular (non-error) channel writes with "only if absent";
 BatchWriteItem has no conditions, so a repeated write of the same task, index and checkpoint
@@ -27,6 +29,8 @@ from langgraph_checkpoint_aws.checkpoint.dynamodb.unified_repository import (
     _checkpoint_s3_key,
     _checkpoint_sk,
 )
+
+from wayfarer.leases import check_fence
 
 BATCH_SIZE = 25  # DynamoDB's BatchWriteItem limit
 MAX_BATCH_ATTEMPTS = 8
@@ -71,6 +75,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
     ) -> None:
         if not writes:
             return
+        check_fence()  # a run that lost its lease writes nothing more
         conf = config["configurable"]
         payloads: list[dict[str, Any]] = []
         bases: list[dict[str, Any]] = []
@@ -97,6 +102,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
+        check_fence()
         conf = config["configurable"]
         thread_id = conf.get("thread_id")
         if thread_id is None:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class WayfarerError(Exception):
-    """Base: the message says what failed and what to do."""
+    """Base: the message says what failed and what to do. ``fields`` join ``detail`` in the
+    JSON answer; ``headers`` go on the response."""
 
     status_code = 400
+
+    def __init__(
+        self, message: str, *, fields: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.fields = fields or {}
+        self.headers = headers or {}
 
 
 class NotFound(WayfarerError):

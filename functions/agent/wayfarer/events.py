@@ -29,7 +29,7 @@ def node_event_data(update: Mapping[str, Any] | None) -> dict[str, Any]:
     messages = update.get("messages") or []
     if messages:
         last = messages[-1]
-        data["message"] = {"type": message_type(last), "content": last.content}
+        data["message"] = {"type": message_type(last), "content": last.content, "id": last.id}
     return data
 
 
@@ -51,5 +51,8 @@ class RunEvents:
             "seq": self.seq,
         }
 
-    def node(self, node: str, update: Mapping[str, Any] | None) -> dict[str, Any]:
-        return self.make("node", node=node, data=node_event_data(update))
+    def node(self, node: str, update: Mapping[str, Any] | None, replayed: bool = False) -> dict[str, Any]:
+        """A finished node. ``replayed``: its result was saved by an earlier run that stopped
+        before the step was committed; the node did not run again."""
+        extra = {"replayed": True} if replayed else {}
+        return self.make("node", node=node, data=node_event_data(update), **extra)

@@ -1,8 +1,5 @@
-"""DynamoDB (and S3) persistence: the LangGraph checkpointer and the thread records.
-
-Both live in one table with string keys PK/SK. The checkpointer owns the ``CHECKPOINT_``,
-``WRITES_`` and ``CHUNK_`` partitions; thread records use ``THREAD_<id>`` with SK ``THREAD``.
-"""
+"""DynamoDB (and S3) persistence: the LangGraph checkpointer, the thread records and the
+local bootstrap. Everything lives in one table with string keys PK/SK (``table_keys``)."""
 
 from __future__ import annotations
 
@@ -19,16 +16,10 @@ from botocore.exceptions import ClientError
 
 from wayfarer.checkpointer import BatchingDynamoDBSaver
 from wayfarer.settings import Settings
-
-THREAD_PK_PREFIX = "THREAD_"
-THREAD_SK = "THREAD"
+from wayfarer.table_keys import LEASE_SK, thread_key, thread_pk
 
 # Short timeouts and standard retries: a run should fail fast and say so, not hang.
 BOTO_CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 4, "mode": "standard"})
-
-
-def thread_key(thread_id: str) -> dict[str, dict[str, str]]:
-    return {"PK": {"S": f"{THREAD_PK_PREFIX}{thread_id}"}, "SK": {"S": THREAD_SK}}
 
 
 def dynamodb_client(settings: Settings) -> Any:
@@ -155,4 +146,31 @@ class ThreadRecords:
         )
 
     async def delete(self, thread_id: str) -> None:
-        await asyncio.to_thread(self._client.delete_item, TableName=self._table, Key=thread_key(thread_id))
+        """Everything in the thread's partition: record, runs, event log; the lease item last,
+        so no run can take the thread while its items are going."""
+        keys: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page = await asyncio.to_thread(
+                self._client.query,
+                TableName=self._table,
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues={":pk": {"S": thread_pk(thread_id)}},
+                ProjectionExpression="PK, SK",
+                ConsistentRead=True,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            keys += page.get("Items", [])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        keys.sort(key=lambda key: key["SK"]["S"] == LEASE_SK)
+        for begin in range(0, len(keys), 25):
+            requests: list[dict[str, Any]] = [{"DeleteRequest": {"Key": k}} for k in keys[begin : begin + 25]]
+            while requests:
+                answer = await asyncio.to_thread(
+                    self._client.batch_write_item, RequestItems={self._table: requests}
+                )
+                requests = answer.get("UnprocessedItems", {}).get(self._table, [])
+                if requests:
+                    await asyncio.sleep(0.1)

@@ -1,22 +1,27 @@
 """Run orchestration: threads, runs and the events they produce.
 
-The HTTP layer reaches the graph and persistence only through ``RunService``. A run executes
-in its own task, one node per graph call (``interrupt_after`` every node), so between nodes
-it can pause for the human, stop before an invocation deadline, or stop because the client
-left, always on a saved checkpoint."""
+The HTTP layer reaches the graph and persistence only through ``RunService``. Any request may
+land on a different instance, so nothing about a run lives only in this process: the lease
+(who runs a thread, and a cancel asked of it) and the run's events are in DynamoDB
+(``leases``, ``event_log``). A run executes in its own task, one node per graph call
+(``interrupt_after`` every node), so between nodes it can pause for the human or stop before an
+invocation deadline, always on a saved checkpoint; a cancel or a lost lease stops it mid-node,
+discarding only the node it was in."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -24,18 +29,54 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot, StreamMode
 
 from wayfarer.errors import Conflict, InvalidRequest, NotFound
+from wayfarer.event_log import EventLog, EventLogWriter, RunRecord, final_status
 from wayfarer.events import TERMINAL_EVENTS, RunEvents
 from wayfarer.graph.builder import DEFAULT_MAX_REVISIONS, NODES
 from wayfarer.graph.state import EDITABLE_FIELDS
-from wayfarer.persistence import ThreadExists, ThreadRecord, ThreadRecords
+from wayfarer.leases import (
+    HolderKind,
+    LastRun,
+    Lease,
+    LeaseFence,
+    LeaseLost,
+    LeaseState,
+    LeaseTaken,
+    RunLeases,
+    current_fence,
+)
+from wayfarer.persistence import ThreadExists, ThreadRecord, ThreadRecords, now_iso
 from wayfarer.thread_state import snapshot_json, values_json
 
 logger = Logger(service="wayfarer", child=True)
 
 THREAD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # the one rule; the API validates with it too
+RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Derived from the lease and the latest checkpoint, never stored.
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
+StopReason = Literal["cancelled", "lost"]
 STREAM_MODES: list[StreamMode] = ["updates", "custom", "tasks", "checkpoints"]
+VANISHED = (
+    "The run stopped without finishing: the instance running it went away (a crash or a "
+    "timeout). Nothing saved is lost; send again to resume from the last step."
+)
+LOST = (
+    "The run lost its hold on the thread (its lease could not be renewed in time) and stopped "
+    "without saving further. Send again to resume from the last saved step."
+)
+
+
+def new_run_id() -> str:
+    """A UUIDv7: random, and ordered by creation time (runs list newest first by id)."""
+    millis = time.time_ns() // 1_000_000
+    raw = bytearray(millis.to_bytes(6, "big") + os.urandom(10))
+    raw[6] = 0x70 | (raw[6] & 0x0F)
+    raw[8] = 0x80 | (raw[8] & 0x3F)
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
+def same_text(a: str | None, b: str | None) -> bool:
+    """Equal but for case and spacing: the task resent as typed again."""
+    return " ".join((a or "").split()).casefold() == " ".join((b or "").split()).casefold()
 
 
 @dataclass(frozen=True)
@@ -46,26 +87,6 @@ class RunRequest:
     max_revisions: int | None = None
     # Epoch seconds by which the run must have stopped (Lambda's invocation deadline).
     deadline: float | None = None
-
-
-class RunLeases:
-    """Which thread has a run going, in this process. Best effort: a durable lease in
-    DynamoDB replaces it when runs of one thread can land on different instances."""
-
-    def __init__(self) -> None:
-        self._holders: dict[str, str] = {}
-
-    def acquire(self, thread_id: str, run_id: str) -> str | None:
-        """Take the thread for ``run_id``; answer the current holder when it is taken."""
-        holder = self._holders.setdefault(thread_id, run_id)
-        return None if holder == run_id else holder
-
-    def release(self, thread_id: str, run_id: str) -> None:
-        if self._holders.get(thread_id) == run_id:
-            del self._holders[thread_id]
-
-    def busy(self, thread_id: str) -> bool:
-        return thread_id in self._holders
 
 
 @dataclass(frozen=True)
@@ -82,13 +103,23 @@ class Run:
     run_id: str
     request: RunRequest
     resumed: bool
+    lease: Lease
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
-    stop_requested: bool = False
+    stop_requested: bool = False  # stop at the next node boundary (shutdown)
+    stop_reason: StopReason | None = None  # stop now, mid-node
     task: asyncio.Task[None] | None = None
+    drive: asyncio.Task[Outcome] | None = None
 
     def request_stop(self) -> None:
-        """Stop at the next node boundary (the client left); the current node finishes."""
+        """Stop at the next node boundary; the current node finishes."""
         self.stop_requested = True
+
+    def stop_now(self, reason: StopReason) -> None:
+        """Stop mid-node: the node in progress is discarded; its last checkpoint stays."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            if self.drive is not None:
+                self.drive.cancel()
 
     async def events(self, idle_tick: float | None = None) -> AsyncIterator[dict[str, Any] | None]:
         """The run's events until the terminal one; ``None`` after ``idle_tick`` quiet seconds."""
@@ -103,6 +134,16 @@ class Run:
                 return
 
 
+@dataclass(frozen=True)
+class RunTimings:
+    """How often a run talks to the lease and the event log, and a joiner to the log."""
+
+    lease_poll_seconds: float = 1.0  # cancel flag and ownership check
+    log_flush_seconds: float = 0.25
+    join_poll_seconds: float = 0.25
+    vanished_check_seconds: float = 2.0
+
+
 class RunService:
     def __init__(
         self,
@@ -110,21 +151,25 @@ class RunService:
         graph: CompiledStateGraph[Any],
         checkpointer: BaseCheckpointSaver[Any],
         threads: ThreadRecords,
+        leases: RunLeases,
+        log: EventLog,
         model_name: str,
         research_name: str,
         max_message_chars: int = 8000,
         deadline_margin_seconds: float = 60.0,
-        leases: RunLeases | None = None,
+        timings: RunTimings | None = None,
     ) -> None:
         self.graph = graph
         self.checkpointer = checkpointer
         self.threads = threads
+        self.leases = leases
+        self.log = log
         self.model_name = model_name
         self.research_name = research_name
         self.max_message_chars = max_message_chars
         self.deadline_margin_seconds = deadline_margin_seconds
-        self.leases = leases or RunLeases()
-        self._runs: set[Run] = set()
+        self.timings = timings or RunTimings()
+        self._runs: dict[str, Run] = {}  # runs executing in this process, by run id
 
     # ------------------------------------------------------------------ threads
 
@@ -143,21 +188,34 @@ class RunService:
             return await self._record(thread_id)
         raise NotFound(f"Thread {thread_id!r} does not exist. Create it with POST /threads or start a run.")
 
-    def thread_status(
-        self, thread_id: str, snapshot: StateSnapshot | None
-    ) -> tuple[ThreadStatus, str | None]:
-        """Derived, never stored: the lease says busy, the checkpoint says the rest."""
-        if self.leases.busy(thread_id):
+    @staticmethod
+    def thread_status(lease: LeaseState, snapshot: StateSnapshot | None) -> tuple[ThreadStatus, str | None]:
+        """Derived, never stored: the lease says busy or how the last run ended, the
+        checkpoint says the rest."""
+        if lease.busy:
             return "busy", None
-        if snapshot is None or not snapshot.next:
+        if lease.last_run_vanished:
+            return "error", VANISHED
+        if lease.last_status == "error":
+            return "error", lease.last_error
+        if snapshot is None or not (snapshot.next or snapshot.tasks):
             return "idle", None
         errors = [str(task.error) for task in snapshot.tasks if task.error]
         return ("error", errors[0]) if errors else ("interrupted", None)
 
-    def _thread_json(self, record: ThreadRecord, snapshot: StateSnapshot | None) -> dict[str, Any]:
-        status, error = self.thread_status(record.thread_id, snapshot)
+    def _thread_json(
+        self, record: ThreadRecord, lease: LeaseState, snapshot: StateSnapshot | None
+    ) -> dict[str, Any]:
+        status, error = self.thread_status(lease, snapshot)
         updated_at = snapshot.created_at if snapshot and snapshot.created_at else record.created_at
-        return {**record.as_json(), "updated_at": updated_at, "status": status, "error": error}
+        run_id = lease.running_run_id or lease.last_run_id
+        return {
+            **record.as_json(),
+            "updated_at": updated_at,
+            "status": status,
+            "error": error,
+            "run_id": run_id,
+        }
 
     async def create_thread(self, thread_id: str | None, metadata: dict[str, Any] | None) -> dict[str, Any]:
         thread_id = thread_id or str(uuid.uuid4())
@@ -165,11 +223,15 @@ class RunService:
             record = await self.threads.create(thread_id, metadata)
         except ThreadExists as exc:
             raise Conflict(f"Thread {thread_id!r} already exists; use it, or choose another id.") from exc
-        return self._thread_json(record, None)
+        return self._thread_json(record, LeaseState(), None)
 
     async def get_thread(self, thread_id: str) -> dict[str, Any]:
-        record = await self._record(thread_id)
-        return self._thread_json(record, await self.graph.aget_state(self.config(thread_id)))
+        record, lease, snapshot = await asyncio.gather(
+            self._record(thread_id),
+            self.leases.read(thread_id),
+            self.graph.aget_state(self.config(thread_id)),
+        )
+        return self._thread_json(record, lease, snapshot)
 
     async def get_state(self, thread_id: str) -> dict[str, Any]:
         await self._record(thread_id)
@@ -182,9 +244,9 @@ class RunService:
             raise InvalidRequest(
                 f"Cannot edit {', '.join(unknown)}; only {', '.join(sorted(EDITABLE_FIELDS))} can be edited."
             )
-        async with self._holding(thread_id, "is running; edit it when it pauses"):
+        async with self._holding(thread_id, "edit", "edit it when it pauses"):
             snapshot = await self.graph.aget_state(self.config(thread_id))
-            if not snapshot.next:
+            if not (snapshot.next or snapshot.tasks):
                 raise Conflict(
                     f"Thread {thread_id!r} is not paused; edits are accepted only while it is paused."
                 )
@@ -199,20 +261,32 @@ class RunService:
 
     async def delete_thread(self, thread_id: str) -> None:
         await self._record(thread_id)
-        async with self._holding(thread_id, "is running; delete it when the run has stopped"):
+        async with self._holding(thread_id, "delete", "delete it when the run has stopped"):
             await self.checkpointer.adelete_thread(thread_id)
-            await self.threads.delete(thread_id)
+            await self.threads.delete(thread_id)  # the whole thread partition, lease item last
+
+    @staticmethod
+    def _busy(thread_id: str, taken: LeaseTaken, what: str) -> Conflict:
+        state = taken.state
+        run_id = state.running_run_id
+        doing = f"has a run in progress ({run_id})" if run_id else f"is being {state.holder_kind}ed"
+        message = f"Thread {thread_id!r} already {doing}; {what}."
+        if run_id:
+            message += f" Follow it at /threads/{thread_id}/runs/{run_id}/stream."
+        return Conflict(message, fields={"run_id": run_id}, headers={"Retry-After": str(taken.retry_after)})
 
     @asynccontextmanager
-    async def _holding(self, thread_id: str, refusal: str) -> AsyncIterator[None]:
+    async def _holding(self, thread_id: str, kind: HolderKind, what: str) -> AsyncIterator[None]:
         """Hold the thread's lease for an edit or a delete, so no run starts halfway."""
-        holder_id = f"edit-{uuid.uuid4()}"
-        if self.leases.acquire(thread_id, holder_id):
-            raise Conflict(f"Thread {thread_id!r} {refusal}.")
+        try:
+            lease = await self.leases.acquire(thread_id, f"{kind}-{uuid.uuid4()}", kind)
+        except LeaseTaken as taken:
+            raise self._busy(thread_id, taken, what) from taken
         try:
             yield
         finally:
-            self.leases.release(thread_id, holder_id)
+            if kind != "delete":  # a delete removed the lease item with the thread
+                await self.leases.release(lease)
 
     # ------------------------------------------------------------------ runs
 
@@ -227,31 +301,34 @@ class RunService:
         thread_id = request.thread_id or str(uuid.uuid4())
         if not THREAD_ID.match(thread_id):
             raise InvalidRequest("thread_id must be 1-64 letters, digits, '_' or '-'.")
-        run_id = str(uuid.uuid4())
-        holder = self.leases.acquire(thread_id, run_id)
-        if holder:
-            raise Conflict(
-                f"Thread {thread_id!r} already has a run in progress ({holder}); wait for it to pause."
-            )
+        run_id = new_run_id()
+        try:
+            lease = await self.leases.acquire(thread_id, run_id, "run")
+        except LeaseTaken as taken:
+            raise self._busy(thread_id, taken, "wait for it to pause, or join it") from taken
         try:
             graph_input, resumed = await self._prepare(thread_id, message, request.max_revisions)
         except BaseException:
-            self.leases.release(thread_id, run_id)
+            # Refused before it began: the thread's last run is again the one before.
+            with suppress(ClientError, BotoCoreError):
+                await self.leases.release(lease, lease.previous)
             raise
-        run = Run(thread_id, run_id, request, resumed)
+        run = Run(thread_id, run_id, request, resumed, lease)
+        self._runs[run_id] = run
         run.task = asyncio.create_task(self._execute(run, graph_input))
-        self._runs.add(run)
-        run.task.add_done_callback(lambda _: self._runs.discard(run))
+        run.task.add_done_callback(lambda _: self._runs.pop(run_id, None))
         return run
 
     async def _prepare(self, thread_id: str, message: str, max_revisions: int | None) -> tuple[Any, bool]:
         """The graph input: None to resume a paused or failed thread, else a new piece."""
         config = self.config(thread_id)
         snapshot = await self.graph.aget_state(config)
-        if snapshot.next:
+        # Tasks without ``next``: a step whose node finished but whose checkpoint was never
+        # written (the run failed right after it). Resuming commits the saved result.
+        if snapshot.next or snapshot.tasks:
             update: dict[str, Any] = {}
             # Resending the task itself (the seed's curl, repeated) continues; it does not steer.
-            if message and message != snapshot.values.get("task"):
+            if message and not same_text(message, snapshot.values.get("task")):
                 update = {"feedback": message, "messages": [HumanMessage(message)]}
             if max_revisions is not None and max_revisions != snapshot.values.get("max_revisions"):
                 update["max_revisions"] = max_revisions
@@ -283,9 +360,23 @@ class RunService:
         return request.deadline is not None and request.deadline - time.time() < self.deadline_margin_seconds
 
     async def _execute(self, run: Run, graph_input: Any) -> None:
+        # Context-local keys: each run task has its own copy, so concurrent runs never mix them.
+        logger.thread_safe_append_keys(thread_id=run.thread_id, run_id=run.run_id)
         events = RunEvents(run.thread_id, run.run_id)
+        started = now_iso()
+        writer = EventLogWriter(
+            self.log,
+            RunRecord(run.thread_id, run.run_id, "running", started, started),
+            now_iso,
+            self.timings.log_flush_seconds,
+        )
+
+        def emit(event: dict[str, Any]) -> None:
+            run.queue.put_nowait(event)
+            writer.add(event)
+
         request = run.request
-        run.queue.put_nowait(
+        emit(
             events.make(
                 "metadata",
                 model=self.model_name,
@@ -294,40 +385,127 @@ class RunService:
                 use_hitl=request.use_hitl,
             )
         )
+        fence = LeaseFence(run.lease)
+        keeper = asyncio.create_task(self._keep_lease(run, fence))
         running: dict[str, float] = {}
         outcome: Outcome | None = None
         try:
-            with logger.append_context_keys(thread_id=run.thread_id, run_id=run.run_id):
-                logger.info("run started", extra={"resumed": run.resumed, "use_hitl": request.use_hitl})
-                try:
-                    outcome = await self._drive(run, events, graph_input, running)
-                except Exception as exc:
+            logger.info("run started", extra={"resumed": run.resumed, "use_hitl": request.use_hitl})
+            run.drive = asyncio.create_task(
+                self._drive_fenced(run, fence, emit, events, graph_input, running)
+            )
+            try:
+                outcome = await run.drive
+            except asyncio.CancelledError:
+                if run.stop_reason is None:  # this task itself was cancelled, not the run
+                    raise
+                outcome = await self._stopped(run)
+            except Exception as exc:
+                if isinstance(exc, LeaseLost):
+                    outcome = Outcome("error", {"error": LOST, "resumable": True})
+                else:
                     failed = ", ".join(running) or "the run"
                     error = (
                         f"{failed} failed: {exc}. Nothing is lost: send again to retry from the last step."
                     )
-                    logger.exception("run failed", extra={"node": failed})
                     outcome = Outcome("error", {"error": error, "resumable": True})
-                logger.info("run ended", extra={"outcome": outcome.event, **outcome.fields})
+                logger.exception("run failed", extra={"node": ", ".join(running) or None})
+            logger.info("run ended", extra={"outcome": outcome.event, "reason": outcome.fields.get("reason")})
         finally:
-            # Whatever happened (even cancellation): free the thread, then end the stream.
-            # In that order, so a client that sends again at once never meets a 409.
-            self.leases.release(run.thread_id, run.run_id)
+            keeper.cancel()
             if outcome is None:
                 outcome = Outcome(
                     "error", {"error": "The run was cancelled; send again to resume.", "resumable": True}
                 )
-            run.queue.put_nowait(events.make(outcome.event, **outcome.fields))
+            await self._finish(run, writer, events.make(outcome.event, **outcome.fields), fence)
+
+    async def _finish(
+        self, run: Run, writer: EventLogWriter, terminal: dict[str, Any], fence: LeaseFence
+    ) -> None:
+        """The terminal event goes to the log first, then the thread is freed, then the live
+        stream ends: a joiner never sees a freed thread with an unfinished log, and a client
+        that sends again at once never meets a 409."""
+        writer.add(terminal)
+        try:
+            await writer.close()
+            if not fence.lost:
+                last = LastRun(run.run_id, final_status(terminal), terminal.get("error"))
+                await self.leases.release(run.lease, last)
+        except (ClientError, BotoCoreError):
+            logger.exception("could not record the run's end; its lease lapses by itself")
+        finally:
+            run.queue.put_nowait(terminal)
+
+    async def _stopped(self, run: Run) -> Outcome:
+        if run.stop_reason == "lost":
+            return Outcome("error", {"error": LOST, "resumable": True})
+        return await self._pause(run.thread_id, "cancelled")
+
+    async def _keep_lease(self, run: Run, fence: LeaseFence) -> None:
+        """Renew the lease every third of its period; between renewals, look for a cancel.
+        Stops the run the moment the lease is lost or a cancel is asked."""
+        lease = run.lease
+        renew_every = self.leases.lease_seconds / 3
+        poll = min(self.timings.lease_poll_seconds, renew_every)
+        renewed = time.monotonic()
+        while True:
+            await asyncio.sleep(poll)
+            try:
+                if time.monotonic() - renewed >= renew_every:
+                    lease, cancel = await self.leases.renew(lease)
+                    renewed = time.monotonic()
+                    fence.extend(lease)
+                else:
+                    cancel = await self.leases.check(lease)
+            except LeaseLost:
+                fence.lost = True
+                logger.warning("run lost its lease")
+                run.stop_now("lost")
+                return
+            except (ClientError, BotoCoreError):
+                logger.warning("lease renewal failed; retrying", exc_info=True)
+                if time.time() >= fence.valid_until:
+                    fence.lost = True
+                    run.stop_now("lost")
+                    return
+                continue
+            if cancel:
+                logger.info("run cancelled")
+                run.stop_now("cancelled")
+                return
+
+    async def _drive_fenced(
+        self,
+        run: Run,
+        fence: LeaseFence,
+        emit: Callable[[dict[str, Any]], None],
+        events: RunEvents,
+        graph_input: Any,
+        running: dict[str, float],
+    ) -> Outcome:
+        current_fence.set(fence)  # this task's context: the checkpointer checks it on every write
+        return await self._drive(run, emit, events, graph_input, running)
 
     async def _drive(
-        self, run: Run, events: RunEvents, graph_input: Any, running: dict[str, float]
+        self,
+        run: Run,
+        emit: Callable[[dict[str, Any]], None],
+        events: RunEvents,
+        graph_input: Any,
+        running: dict[str, float],
     ) -> Outcome:
         """Run node after node until the graph ends or the run must pause."""
-        emit = run.queue.put_nowait
         request = run.request
         config: RunnableConfig = {**self.config(run.thread_id), "metadata": {"run_id": run.run_id}}
         while True:
-            if graph_input is None and self._deadline_near(request):
+            # A new piece starts its first node when the deadline is near, but not once it passed.
+            past = request.deadline is not None and request.deadline <= time.time()
+            if self._deadline_near(request) and (graph_input is None or past):
+                if graph_input is not None:  # save the new piece's input, run no node
+                    async for _ in self.graph.astream(
+                        graph_input, config, interrupt_before=list(NODES), durability="sync"
+                    ):
+                        pass
                 return await self._pause(run.thread_id, "deadline")
             interrupted = False
             next_nodes: list[str] = []
@@ -347,15 +525,19 @@ class RunService:
                     running[chunk["name"]] = time.perf_counter()
                     emit(events.make("node_start", node=chunk["name"]))
                 elif mode == "updates":
+                    replayed = bool(chunk.get("__metadata__", {}).get("cached"))
                     for node, update in chunk.items():
                         if node == "__interrupt__":
                             interrupted = True
                             continue
+                        if node == "__metadata__":
+                            continue
                         elapsed = time.perf_counter() - running.pop(node, time.perf_counter())
                         logger.info(
-                            "node finished", extra={"node": node, "duration_ms": round(elapsed * 1000)}
+                            "node finished",
+                            extra={"node": node, "duration_ms": round(elapsed * 1000), "replayed": replayed},
                         )
-                        emit(events.node(node, update))
+                        emit(events.node(node, update, replayed=replayed))
             graph_input = None
             if not interrupted or not next_nodes:  # a pause after the last node is the end
                 return Outcome("complete")
@@ -374,7 +556,7 @@ class RunService:
             if event is not None:
                 last = event
         snapshot = await self.graph.aget_state(self.config(run.thread_id))
-        status = {"interrupt": "interrupted", "complete": "complete"}.get(last.get("event", ""), "error")
+        status = final_status(last) if last else "error"
         answer: dict[str, Any] = {
             "thread_id": run.thread_id,
             "run_id": run.run_id,
@@ -386,11 +568,88 @@ class RunService:
             answer["error"] = last.get("error")
         return answer
 
+    # ------------------------------------------------------------------ runs, from any instance
+
+    async def _find_run(self, thread_id: str, run_id: str) -> tuple[RunRecord, LeaseState]:
+        """The run as stored, with the thread's lease. A run that holds the lease but has not
+        written its first events yet is already running; one that is recorded as running but
+        no longer holds the lease has vanished."""
+        record, lease = await asyncio.gather(self.log.get_run(thread_id, run_id), self.leases.read(thread_id))
+        if record is None:
+            if lease.running_run_id != run_id:
+                raise NotFound(f"Run {run_id!r} of thread {thread_id!r} does not exist.")
+            now = now_iso()
+            record = RunRecord(thread_id, run_id, "running", now, now)
+        return record, lease
+
+    @staticmethod
+    def _vanished(record: RunRecord, lease: LeaseState) -> bool:
+        return record.status == "running" and lease.running_run_id != record.run_id
+
+    async def get_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        record, lease = await self._find_run(thread_id, run_id)
+        answer = record.as_json()
+        if self._vanished(record, lease):
+            answer.update(status="error", error=VANISHED)
+        return answer
+
+    async def cancel_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
+        """Ask the run to stop mid-node, wherever it runs: its instance sees the flag on the
+        lease within a lease poll (at once when it runs here)."""
+        answer = await self.get_run(thread_id, run_id)
+        if answer["status"] != "running":
+            raise Conflict(f"Run {run_id!r} already ended ({answer['status']}); there is nothing to cancel.")
+        local = self._runs.get(run_id)
+        if local is not None:
+            local.stop_now("cancelled")
+        elif not await self.leases.request_cancel(thread_id, run_id):
+            raise Conflict(f"Run {run_id!r} ended before it could be cancelled.")
+        return {**answer, "cancel_requested": True}
+
+    async def check_run(self, thread_id: str, run_id: str) -> None:
+        """Raise ``NotFound`` before a join's stream begins."""
+        await self._find_run(thread_id, run_id)
+
+    async def join(
+        self, thread_id: str, run_id: str, after: int, idle_tick: float | None = None
+    ) -> AsyncIterator[dict[str, Any] | None]:
+        """The run's events after seq ``after`` from the log, then live until its terminal
+        event, wherever the run executes; ``None`` after ``idle_tick`` quiet seconds. A run
+        whose instance vanished gets its terminal error written here, once."""
+        quiet_since = checked = time.monotonic()
+        while True:
+            for event in await self.log.read(thread_id, run_id, after):
+                yield event
+                after = event["seq"]
+                quiet_since = time.monotonic()
+                if event["event"] in TERMINAL_EVENTS:
+                    return
+            now = time.monotonic()
+            if now - checked >= self.timings.vanished_check_seconds:
+                checked = now
+                await self._end_if_vanished(thread_id, run_id)
+            if idle_tick is not None and now - quiet_since >= idle_tick:
+                quiet_since = now
+                yield None
+            await asyncio.sleep(self.timings.join_poll_seconds)
+
+    async def _end_if_vanished(self, thread_id: str, run_id: str) -> None:
+        record, lease = await self._find_run(thread_id, run_id)
+        if not self._vanished(record, lease):
+            return
+        seq = record.last_seq + 1
+        event = {"event": "error", "error": VANISHED, "resumable": True, "thread_id": thread_id}
+        event.update(run_id=run_id, seq=seq)
+        ended = RunRecord(thread_id, run_id, "error", record.created_at, now_iso(), seq, VANISHED)
+        if await self.log.append_once(ended, event):
+            logger.warning("run vanished; its log was ended by a joiner", extra={"run_id": run_id})
+
     async def drain(self, grace_seconds: float = 30.0) -> None:
         """At shutdown: ask every run to stop at its next node boundary and wait for that, up
         to ``grace_seconds``; a run still going then resumes from its last checkpoint."""
-        tasks = [run.task for run in self._runs if run.task]
-        for run in self._runs:
+        runs = list(self._runs.values())
+        for run in runs:
             run.request_stop()
+        tasks = [run.task for run in runs if run.task]
         if tasks:
             await asyncio.wait(tasks, timeout=grace_seconds)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wayfarer.event_log import DynamoDBEventLog
 from wayfarer.graph.builder import build_graph
+from wayfarer.leases import DynamoDBRunLeases
 from wayfarer.logs import configure_logging
 from wayfarer.models import make_model_provider
 from wayfarer.persistence import ThreadRecords, ensure_local_resources, make_checkpointer
 from wayfarer.providers import ModelProvider, ResearchProvider
 from wayfarer.research import make_research_provider
-from wayfarer.runs import RunService
+from wayfarer.runs import RunService, RunTimings
 from wayfarer.settings import Settings
 
 
@@ -34,10 +36,16 @@ def build_services(
     research = research or make_research_provider(settings)
     checkpointer = make_checkpointer(settings)
     graph = build_graph(model, research, settings.research_max_results).compile(checkpointer=checkpointer)
+    client = checkpointer.client
     runs = RunService(
         graph=graph,
         checkpointer=checkpointer,
-        threads=ThreadRecords(settings, client=checkpointer.client),
+        threads=ThreadRecords(settings, client=client),
+        leases=DynamoDBRunLeases(client, settings.table_name, settings.lease_seconds, settings.ttl_seconds),
+        log=DynamoDBEventLog(client, settings.table_name, settings.ttl_seconds),
+        timings=RunTimings(
+            lease_poll_seconds=settings.lease_poll_seconds, join_poll_seconds=settings.join_poll_seconds
+        ),
         model_name=model.name,
         research_name=research.name,
         max_message_chars=settings.max_message_chars,

@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=10.0, gt=0)
     # Stop before a node when fewer seconds than this remain in the invocation.
     deadline_margin_seconds: float = Field(default=60.0, ge=0)
+    # A run holds its thread for this long past its last renewal (renewed every third of it),
+    # so a dead instance blocks a thread at most this long.
+    lease_seconds: float = Field(default=30.0, ge=3)
+    # How often a run looks for a cancel, and a joiner for new events.
+    lease_poll_seconds: float = Field(default=1.0, gt=0)
+    join_poll_seconds: float = Field(default=0.25, gt=0)
+    # Limits on what a caller may store.
+    max_edit_chars: int = 1_000_000  # a sanity bound; over 350 KB needs S3 offload
+    max_metadata_bytes: int = 16_384
 
     # HTTP. CORS stays off in Lambda: the function URL config owns it there.
     cors_origins: list[str] = Field(default_factory=list)

@@ -18,4 +18,9 @@ _LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085"
 
 def encode_event(event: Mapping[str, Any]) -> bytes:
     payload = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
-    return f"data: {payload.translate(_LINE_BREAKS)}\n\n".encode()
+    try:
+        return f"data: {payload.translate(_LINE_BREAKS)}\n\n".encode()
+    except UnicodeEncodeError:
+        # A lone surrogate cannot be UTF-8: escape everything rather than cut the stream.
+        payload = json.dumps(event, ensure_ascii=True, separators=(",", ":"), default=str)
+        return f"data: {payload}\n\n".encode()

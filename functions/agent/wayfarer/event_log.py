@@ -1,0 +1,272 @@
+"""The per-run event log in DynamoDB, so a run can be joined from any instance.
+
+A run appends its events in small batches (one item per batch, keyed by the batch's last seq,
+written together with the run's record in one BatchWriteItem). A reader asks for the events
+after the last seq it saw and gets whole batches back with one Query."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from wayfarer.aws_errors import is_conditional_failure
+from wayfarer.events import TERMINAL_EVENTS
+from wayfarer.table_keys import events_after, events_key, run_key
+
+logger = Logger(service="wayfarer", child=True)
+
+RunStatus = Literal["running", "interrupted", "complete", "error", "cancelled"]
+# Sent at once: the run's start, node boundaries and the end. Tokens wait for the timer.
+URGENT_EVENTS = TERMINAL_EVENTS | {"metadata", "node"}
+# A batch item stays well under DynamoDB's 400 KB; bigger batches are split, and a single
+# event bigger than this is stored compressed.
+MAX_BATCH_BYTES = 300_000
+
+
+def final_status(event: Mapping[str, Any]) -> RunStatus:
+    """The run status a terminal event leaves behind."""
+    if event["event"] == "complete":
+        return "complete"
+    if event["event"] == "error":
+        return "error"
+    return "cancelled" if event.get("reason") == "cancelled" else "interrupted"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    thread_id: str
+    run_id: str
+    status: RunStatus
+    created_at: str
+    updated_at: str
+    last_seq: int = 0
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "thread_id": self.thread_id,
+            "status": self.status,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "last_seq": self.last_seq,
+            "error": self.error,
+        }
+
+    def after(self, events: list[dict[str, Any]], now: str) -> RunRecord:
+        """This record once ``events`` are appended."""
+        last = events[-1]
+        status: RunStatus = final_status(last) if last["event"] in TERMINAL_EVENTS else "running"
+        error = last.get("error") if last["event"] == "error" else None
+        return replace(self, status=status, updated_at=now, last_seq=last["seq"], error=error)
+
+
+class EventLog(Protocol):
+    async def append(self, record: RunRecord, events: list[dict[str, Any]]) -> None:
+        """Store ``events`` (in seq order) and ``record`` (the run as they leave it)."""
+        ...
+
+    async def append_once(self, record: RunRecord, event: dict[str, Any]) -> bool:
+        """Store one event unless its seq is already taken (two writers racing); say if stored."""
+        ...
+
+    async def read(self, thread_id: str, run_id: str, after: int) -> list[dict[str, Any]]:
+        """The run's events with seq > ``after``, in order."""
+        ...
+
+    async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None: ...
+
+
+def _encode_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    text = json.dumps(events, ensure_ascii=True, separators=(",", ":"), default=str)
+    if len(text) <= MAX_BATCH_BYTES:
+        return {"events": {"S": text}}
+    return {"events_z": {"B": zlib.compress(text.encode(), 6)}}
+
+
+def _decode_events(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if "events_z" in item:
+        events: list[dict[str, Any]] = json.loads(zlib.decompress(item["events_z"]["B"]))
+        return events
+    events = json.loads(item["events"]["S"])
+    return events
+
+
+def _batches(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Split into batches whose JSON stays under MAX_BATCH_BYTES (a lone big event stays alone)."""
+    batches: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for event in events:
+        event_size = len(json.dumps(event, ensure_ascii=True, default=str))
+        if batches[-1] and size + event_size > MAX_BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(event)
+        size += event_size
+    return batches
+
+
+class DynamoDBEventLog:
+    def __init__(self, client: Any, table_name: str, ttl_seconds: int) -> None:
+        self._client = client
+        self._table = table_name
+        self._ttl_seconds = ttl_seconds
+
+    def _ttl(self) -> dict[str, str]:
+        return {"N": str(int(time.time()) + self._ttl_seconds)}
+
+    def _record_item(self, record: RunRecord) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            **run_key(record.thread_id, record.run_id),
+            "run_id": {"S": record.run_id},
+            "status": {"S": record.status},
+            "created_at": {"S": record.created_at},
+            "updated_at": {"S": record.updated_at},
+            "last_seq": {"N": str(record.last_seq)},
+            "ttl": self._ttl(),
+        }
+        if record.error:
+            item["error"] = {"S": record.error}
+        return item
+
+    def _events_item(self, record: RunRecord, events: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            **events_key(record.thread_id, record.run_id, events[-1]["seq"]),
+            "first_seq": {"N": str(events[0]["seq"])},
+            **_encode_events(events),
+            "ttl": self._ttl(),
+        }
+
+    async def append(self, record: RunRecord, events: list[dict[str, Any]]) -> None:
+        puts = [self._events_item(record, batch) for batch in _batches(events)]
+        puts.append(self._record_item(record))
+        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in puts]
+        for attempt in range(8):
+            if attempt:
+                await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
+            answer = await asyncio.to_thread(
+                self._client.batch_write_item, RequestItems={self._table: requests}
+            )
+            requests = answer.get("UnprocessedItems", {}).get(self._table, [])
+            if not requests:
+                return
+        raise RuntimeError(f"DynamoDB left {len(requests)} event-log items unwritten after retries")
+
+    async def append_once(self, record: RunRecord, event: dict[str, Any]) -> bool:
+        try:
+            await asyncio.to_thread(
+                self._client.put_item,
+                TableName=self._table,
+                Item=self._events_item(record, [event]),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        await asyncio.to_thread(self._client.put_item, TableName=self._table, Item=self._record_item(record))
+        return True
+
+    async def read(self, thread_id: str, run_id: str, after: int) -> list[dict[str, Any]]:
+        low, high = events_after(run_id, after)
+        events: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page = await asyncio.to_thread(
+                self._client.query,
+                TableName=self._table,
+                KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
+                ExpressionAttributeValues={
+                    ":pk": run_key(thread_id, run_id)["PK"],
+                    ":low": {"S": low},
+                    ":high": {"S": high},
+                },
+                ConsistentRead=True,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            for item in page.get("Items", []):
+                events += [e for e in _decode_events(item) if e["seq"] > after]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return events
+
+    async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None:
+        answer = await asyncio.to_thread(
+            self._client.get_item, TableName=self._table, Key=run_key(thread_id, run_id), ConsistentRead=True
+        )
+        item = answer.get("Item")
+        if not item:
+            return None
+        return RunRecord(
+            thread_id=thread_id,
+            run_id=run_id,
+            status=item["status"]["S"],
+            created_at=item["created_at"]["S"],
+            updated_at=item["updated_at"]["S"],
+            last_seq=int(item["last_seq"]["N"]),
+            error=item["error"]["S"] if "error" in item else None,
+        )
+
+
+class EventLogWriter:
+    """Buffers one run's events and appends them in batches: at once for the run's start, a
+    node boundary and its end; within ``interval`` seconds for tokens. A failed append keeps
+    the batch and tries again with the next one, so the log has no gaps."""
+
+    def __init__(self, log: EventLog, record: RunRecord, now: Any, interval: float = 0.25) -> None:
+        self._log = log
+        self.record = record
+        self._now = now
+        self._interval = interval
+        self._buffer: list[dict[str, Any]] = []
+        self._pending = asyncio.Event()
+        self._urgent = asyncio.Event()
+        self._closed = False
+        self._task = asyncio.create_task(self._flush_loop())
+
+    def add(self, event: dict[str, Any]) -> None:
+        self._buffer.append(event)
+        self._pending.set()
+        if event["event"] in URGENT_EVENTS:
+            self._urgent.set()
+
+    async def _flush(self) -> None:
+        if not self._buffer:
+            return
+        batch = list(self._buffer)
+        record = self.record.after(batch, self._now())
+        try:
+            await self._log.append(record, batch)
+        except (ClientError, BotoCoreError, RuntimeError):
+            logger.exception("event log append failed; the batch is kept for the next one")
+            return
+        del self._buffer[: len(batch)]
+        self.record = record
+
+    async def _flush_loop(self) -> None:
+        while not self._closed:
+            await self._pending.wait()
+            if not self._urgent.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._urgent.wait(), self._interval)
+            self._pending.clear()
+            self._urgent.clear()
+            await self._flush()
+
+    async def close(self) -> None:
+        """Stop the timer and append whatever is left (the terminal event)."""
+        self._closed = True
+        self._pending.set()
+        self._urgent.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        await self._flush()

@@ -1,0 +1,301 @@
+"""The durable run lease: one item per thread in DynamoDB, so every instance sees who runs it.
+
+A holder (a run, or an edit or delete) takes the thread with a conditional write that succeeds
+only when nobody holds it or the holder's lease expired. A run renews the lease while it goes,
+conditioned on still holding it, and gives it back with a conditional update. A process that
+dies (kill -9, a Lambda timeout that skips ``finally``) blocks the thread for at most one lease
+period.
+
+The same item keeps the thread's last run and how it ended (``last_run_id``, ``last_status``,
+``last_error``), so the thread's status (busy, a failed or vanished run) is one read. That is
+why a release clears the holder instead of deleting the item.
+
+A run that cannot renew in time must stop writing: ``LeaseFence`` (a context variable the
+checkpointer consults before every write) turns false when the holder's own clock says the
+lease may have expired, before anyone else can take it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from botocore.exceptions import ClientError
+
+from wayfarer.aws_errors import is_conditional_failure
+from wayfarer.table_keys import lease_key
+
+HolderKind = Literal["run", "edit", "delete"]
+# A run stops writing this long before its lease could expire on the store's side.
+FENCE_SAFETY_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """The thread's most recent run and how it ended ("running" while it holds the lease)."""
+
+    run_id: str | None = None
+    status: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Lease:
+    thread_id: str
+    holder: str
+    expires_at: float  # epoch seconds
+    previous: LastRun = LastRun()  # what a run's acquire replaced, to restore on a refusal
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """What the thread's lease item says: the live holder, and the last run's outcome."""
+
+    holder: str | None = None  # only while the lease is live
+    holder_kind: HolderKind | None = None
+    expires_at: float | None = None
+    last: LastRun = LastRun()
+
+    @property
+    def last_run_id(self) -> str | None:
+        return self.last.run_id
+
+    @property
+    def last_status(self) -> str | None:
+        return self.last.status
+
+    @property
+    def last_error(self) -> str | None:
+        return self.last.error
+
+    @property
+    def busy(self) -> bool:
+        return self.holder is not None
+
+    @property
+    def running_run_id(self) -> str | None:
+        return self.holder if self.holder_kind == "run" else None
+
+    @property
+    def last_run_vanished(self) -> bool:
+        """The last run never gave the lease back (its instance died) and the lease expired."""
+        return self.last_status == "running" and self.running_run_id != self.last_run_id
+
+
+class LeaseTaken(Exception):
+    def __init__(self, state: LeaseState) -> None:
+        super().__init__(f"held by {state.holder}")
+        self.state = state
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds until the lease would lapse if its holder stopped renewing it."""
+        expires_at = self.state.expires_at or time.time()
+        return max(1, int(expires_at - time.time() + 0.999))
+
+
+class LeaseLost(Exception):
+    """The holder no longer holds the lease (it expired and was taken, or was never renewed)."""
+
+
+class RunLeases(Protocol):
+    lease_seconds: float
+
+    async def acquire(self, thread_id: str, holder: str, kind: HolderKind) -> Lease:
+        """Take the thread; raise ``LeaseTaken`` when another holder has it."""
+        ...
+
+    async def renew(self, lease: Lease) -> tuple[Lease, bool]:
+        """Extend the lease; answer it and whether a cancel was asked. ``LeaseLost`` if gone."""
+        ...
+
+    async def check(self, lease: Lease) -> bool:
+        """Read-only: is a cancel asked? ``LeaseLost`` if the lease is no longer held."""
+        ...
+
+    async def release(self, lease: Lease, last: LastRun | None = None) -> None:
+        """Give the thread back; ``last``: record it as the thread's last run (None: keep)."""
+        ...
+
+    async def read(self, thread_id: str) -> LeaseState: ...
+
+    async def request_cancel(self, thread_id: str, run_id: str) -> bool:
+        """Flag the run to stop; False when that run does not hold the thread."""
+        ...
+
+
+def _kind(holder: str) -> HolderKind:
+    prefix = holder.split("-", 1)[0]
+    return prefix if prefix in ("edit", "delete") else "run"  # type: ignore[return-value]
+
+
+class DynamoDBRunLeases:
+    def __init__(self, client: Any, table_name: str, lease_seconds: float, ttl_seconds: int) -> None:
+        self._client = client
+        self._table = table_name
+        self.lease_seconds = lease_seconds
+        self._ttl_seconds = ttl_seconds
+
+    async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = await asyncio.to_thread(
+            getattr(self._client, operation), TableName=self._table, **kwargs
+        )
+        return answer
+
+    def _state(self, item: dict[str, Any] | None, now: float) -> LeaseState:
+        if not item:
+            return LeaseState()
+
+        def text(name: str) -> str | None:
+            return item[name]["S"] if name in item else None
+
+        holder = text("holder")
+        expires_at = float(item["expires_at"]["N"]) if "expires_at" in item else None
+        live = holder is not None and expires_at is not None and expires_at > now
+        return LeaseState(
+            holder=holder if live else None,
+            holder_kind=_kind(holder) if live and holder else None,
+            expires_at=expires_at if live else None,
+            last=LastRun(text("last_run_id"), text("last_status"), text("last_error")),
+        )
+
+    async def acquire(self, thread_id: str, holder: str, kind: HolderKind) -> Lease:
+        now = time.time()
+        expires_at = now + self.lease_seconds
+        sets = ["holder = :holder", "expires_at = :expires", "#ttl = :ttl"]
+        removes = ["cancel_run_id"]
+        values: dict[str, Any] = {
+            ":holder": {"S": holder},
+            ":expires": {"N": repr(expires_at)},
+            ":now": {"N": repr(now)},
+            ":ttl": {"N": str(int(now) + self._ttl_seconds)},
+        }
+        if kind == "run":
+            sets += ["last_run_id = :holder", "last_status = :running"]
+            removes.append("last_error")
+            values[":running"] = {"S": "running"}
+        try:
+            answer = await self._call(
+                "update_item",
+                Key=lease_key(thread_id),
+                UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
+                ConditionExpression="attribute_not_exists(holder) OR expires_at < :now",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise
+            state = await self.read(thread_id)
+            if not state.busy:  # it lapsed between our write and our read: try once more
+                return await self.acquire(thread_id, holder, kind)
+            raise LeaseTaken(state) from exc
+        previous = self._state(answer.get("Attributes"), now).last
+        return Lease(thread_id, holder, expires_at, previous)
+
+    async def renew(self, lease: Lease) -> tuple[Lease, bool]:
+        expires_at = time.time() + self.lease_seconds
+        try:
+            answer = await self._call(
+                "update_item",
+                Key=lease_key(lease.thread_id),
+                UpdateExpression="SET expires_at = :expires",
+                ConditionExpression="holder = :holder",
+                ExpressionAttributeValues={
+                    ":holder": {"S": lease.holder},
+                    ":expires": {"N": repr(expires_at)},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                raise LeaseLost(lease.holder) from exc
+            raise
+        cancel = answer.get("Attributes", {}).get("cancel_run_id", {}).get("S") == lease.holder
+        return Lease(lease.thread_id, lease.holder, expires_at), cancel
+
+    async def check(self, lease: Lease) -> bool:
+        answer = await self._call("get_item", Key=lease_key(lease.thread_id), ConsistentRead=True)
+        item = answer.get("Item") or {}
+        if item.get("holder", {}).get("S") != lease.holder:
+            raise LeaseLost(lease.holder)
+        return bool(item.get("cancel_run_id", {}).get("S") == lease.holder)
+
+    async def release(self, lease: Lease, last: LastRun | None = None) -> None:
+        sets: list[str] = []
+        values: dict[str, Any] = {":holder": {"S": lease.holder}}
+        removes = ["holder", "expires_at", "cancel_run_id"]
+        if last is not None:
+            for name, value in (
+                ("last_run_id", last.run_id),
+                ("last_status", last.status),
+                ("last_error", last.error),
+            ):
+                if value:
+                    sets.append(f"{name} = :{name}")
+                    values[f":{name}"] = {"S": value}
+                else:
+                    removes.append(name)
+        expression = (f"SET {', '.join(sets)} " if sets else "") + f"REMOVE {', '.join(removes)}"
+        try:
+            await self._call(
+                "update_item",
+                Key=lease_key(lease.thread_id),
+                UpdateExpression=expression,
+                ConditionExpression="holder = :holder",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):  # lost it already: nothing to give back
+                raise
+
+    async def read(self, thread_id: str) -> LeaseState:
+        answer = await self._call("get_item", Key=lease_key(thread_id), ConsistentRead=True)
+        return self._state(answer.get("Item"), time.time())
+
+    async def request_cancel(self, thread_id: str, run_id: str) -> bool:
+        try:
+            await self._call(
+                "update_item",
+                Key=lease_key(thread_id),
+                UpdateExpression="SET cancel_run_id = :run",
+                ConditionExpression="holder = :run AND expires_at > :now",
+                ExpressionAttributeValues={":run": {"S": run_id}, ":now": {"N": repr(time.time())}},
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+
+class LeaseFence:
+    """Whether the current run may still write. Set per run task; the checkpointer checks it."""
+
+    def __init__(self, lease: Lease) -> None:
+        self.holder = lease.holder
+        self.valid_until = lease.expires_at - FENCE_SAFETY_SECONDS
+        self.lost = False
+
+    def extend(self, lease: Lease) -> None:
+        self.valid_until = lease.expires_at - FENCE_SAFETY_SECONDS
+
+    def check(self) -> None:
+        if self.lost or time.time() >= self.valid_until:
+            self.lost = True
+            raise LeaseLost(self.holder)
+
+
+current_fence: contextvars.ContextVar[LeaseFence | None] = contextvars.ContextVar(
+    "wayfarer_lease_fence", default=None
+)
+
+
+def check_fence() -> None:
+    """Raise ``LeaseLost`` when the run writing in this context no longer holds its lease."""
+    fence = current_fence.get()
+    if fence is not None:
+        fence.check()

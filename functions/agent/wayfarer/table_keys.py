@@ -1,0 +1,61 @@
+"""Every DynamoDB key format of Wayfarer's own items, in one place.
+
+The checkpointer (langgraph-checkpoint-aws) owns the ``CHECKPOINT_``, ``WRITES_`` and ``CHUNK_``
+partitions. Everything else about a thread lives in one partition, ``THREAD_<id>``, so a
+thread is deleted with one query:
+
+| SK | item |
+|---|---|
+| ``THREAD`` | the thread record: created_at, metadata |
+| ``LEASE`` | the run lease (holder, expiry, cancel flag) and the last run's outcome |
+| ``RUN#<run_id>`` | a run: status, last seq, timestamps |
+| ``EVT#<run_id>#<last seq>`` | a batch of that run's events, keyed by its last seq |
+"""
+
+from __future__ import annotations
+
+THREAD_PK_PREFIX = "THREAD_"
+THREAD_SK = "THREAD"
+LEASE_SK = "LEASE"
+RUN_SK_PREFIX = "RUN#"
+EVENTS_SK_PREFIX = "EVT#"
+SEQ_DIGITS = 10  # zero-padded, so string order is seq order
+
+Key = dict[str, dict[str, str]]
+
+
+def thread_pk(thread_id: str) -> str:
+    return f"{THREAD_PK_PREFIX}{thread_id}"
+
+
+def item_key(thread_id: str, sk: str) -> Key:
+    return {"PK": {"S": thread_pk(thread_id)}, "SK": {"S": sk}}
+
+
+def thread_key(thread_id: str) -> Key:
+    return item_key(thread_id, THREAD_SK)
+
+
+def lease_key(thread_id: str) -> Key:
+    return item_key(thread_id, LEASE_SK)
+
+
+def run_sk(run_id: str) -> str:
+    return f"{RUN_SK_PREFIX}{run_id}"
+
+
+def run_key(thread_id: str, run_id: str) -> Key:
+    return item_key(thread_id, run_sk(run_id))
+
+
+def events_sk(run_id: str, last_seq: int) -> str:
+    return f"{EVENTS_SK_PREFIX}{run_id}#{last_seq:0{SEQ_DIGITS}d}"
+
+
+def events_key(thread_id: str, run_id: str, last_seq: int) -> Key:
+    return item_key(thread_id, events_sk(run_id, last_seq))
+
+
+def events_after(run_id: str, after: int) -> tuple[str, str]:
+    """The SK range of the batches that hold events with seq > ``after``."""
+    return events_sk(run_id, after + 1), events_sk(run_id, 10**SEQ_DIGITS - 1)
