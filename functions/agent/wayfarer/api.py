@@ -12,10 +12,12 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from wayfarer.api_docs import install_api_docs
 from wayfarer.aws_errors import RETRY_AFTER_SECONDS, storage_status
 from wayfarer.errors import InvalidRequest, WayfarerError
 from wayfarer.lambda_context import invocation_deadline
@@ -113,11 +115,14 @@ def create_app(
 
     app = FastAPI(
         title="Wayfarer",
+        docs_url=None,  # served from the app itself below, so they work offline
+        redoc_url=None,
         version="0.1.0",
         summary="A human-in-the-loop travel writer that streams every step.",
         lifespan=lifespan,
     )
     app.state.services = services
+    install_api_docs(app)  # before the site's "/" mount, which would answer /docs otherwise
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
@@ -128,6 +133,13 @@ def create_app(
         return JSONResponse(
             {"detail": str(exc), **exc.fields}, status_code=exc.status_code, headers=exc.headers
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer echoes each bad input back: 500 KB of metadata, or a lone
+        # surrogate that cannot even be encoded. Say where and what, not the input.
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(ClientError)
     @app.exception_handler(BotoCoreError)

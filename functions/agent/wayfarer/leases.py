@@ -28,7 +28,8 @@ from wayfarer.aws_errors import is_conditional_failure
 from wayfarer.table_keys import lease_key
 
 HolderKind = Literal["run", "edit", "delete"]
-# A run stops writing this long before its lease could expire on the store's side.
+# A run stops writing this long before its lease could expire on the store's side (a sixth of
+# the lease at most: renewals come every third, so two may fail before the fence closes).
 FENCE_SAFETY_SECONDS = 2.0
 
 
@@ -275,13 +276,14 @@ class DynamoDBRunLeases:
 class LeaseFence:
     """Whether the current run may still write. Set per run task; the checkpointer checks it."""
 
-    def __init__(self, lease: Lease) -> None:
+    def __init__(self, lease: Lease, lease_seconds: float) -> None:
         self.holder = lease.holder
-        self.valid_until = lease.expires_at - FENCE_SAFETY_SECONDS
+        self.safety = min(FENCE_SAFETY_SECONDS, lease_seconds / 6)
+        self.valid_until = lease.expires_at - self.safety
         self.lost = False
 
     def extend(self, lease: Lease) -> None:
-        self.valid_until = lease.expires_at - FENCE_SAFETY_SECONDS
+        self.valid_until = lease.expires_at - self.safety
 
     def check(self) -> None:
         if self.lost or time.time() >= self.valid_until:

@@ -200,6 +200,8 @@ class RunService:
             return "error", lease.last_error
         if snapshot is None or not (snapshot.next or snapshot.tasks):
             return "idle", None
+        if lease.last_status in ("interrupted", "cancelled"):  # a cancel leaves a task error
+            return "interrupted", None
         errors = [str(task.error) for task in snapshot.tasks if task.error]
         return ("error", errors[0]) if errors else ("interrupted", None)
 
@@ -385,7 +387,7 @@ class RunService:
                 use_hitl=request.use_hitl,
             )
         )
-        fence = LeaseFence(run.lease)
+        fence = LeaseFence(run.lease, self.leases.lease_seconds)
         keeper = asyncio.create_task(self._keep_lease(run, fence))
         running: dict[str, float] = {}
         outcome: Outcome | None = None

@@ -1,0 +1,125 @@
+"""Storage faults injected into the running app (throttling, a failed checkpoint write, an item
+over 400 KB): every run either completes or ends with an error after which the thread resumes,
+with 0 nodes lost and 0 run twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import run_body
+from tests.faults import FaultInjector, writes_a_checkpoint
+from tests.instances import PIECE, nodes_run, saved_nodes
+from tests.servers import ThreadedServer
+from tests.sse_clients import stream
+from wayfarer.api import create_app
+from wayfarer.devstack import dynalite
+from wayfarer.services import Services, build_services
+from wayfarer.settings import Settings
+
+
+@pytest.fixture
+def app_with_client(settings: Settings) -> Iterator[tuple[httpx.Client, Services]]:
+    services = build_services(settings)
+    with (
+        ThreadedServer(create_app(settings, services=services)) as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        yield client, services
+
+
+def dynamodb(services: Services) -> Any:
+    return services.runs.checkpointer.client  # the one client the saver, lease and log share
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "ProvisionedThroughputExceededException"])
+def test_a_run_completes_through_dynamodb_throttling(
+    app_with_client: tuple[httpx.Client, Services], code: str
+) -> None:
+    client, services = app_with_client
+    # 20 DynamoDB calls throttled twice each (40 faults): botocore's retries absorb them.
+    faults = FaultInjector(
+        dynamodb(services), code, "Rate of requests exceeds the allowed throughput.", 40, attempts=2
+    )
+    body = run_body(message="Write about visiting Paris", use_hitl=False, max_revisions=1)
+    events = stream(client, body)
+    assert faults.injected == 40
+    assert events[-1]["event"] == "complete"
+    assert nodes_run(events) == saved_nodes(client, body["thread_id"]) == PIECE
+
+
+def test_a_failed_checkpoint_write_leaves_the_thread_in_error_and_resumable(
+    app_with_client: tuple[httpx.Client, Services],
+) -> None:
+    """The bug: a step whose node finished but whose checkpoint failed to save showed `idle`,
+    `next: []`, and a resume got 422 "finished"; the step could never be retried."""
+    client, services = app_with_client
+    body = run_body(message="Write about visiting Rome", use_hitl=False, max_revisions=1)
+    thread = body["thread_id"]
+    # The checkpoint after travel_plan is refused as too big, beyond botocore's retries.
+    checkpoints = {"n": 0}
+
+    def second_checkpoint_after_input(operation: str, request: dict[str, Any]) -> bool:
+        if writes_a_checkpoint(operation, request):
+            checkpoints["n"] += 1
+            return checkpoints["n"] == 4  # input, planner start, planner, travel_plan
+        return False
+
+    FaultInjector(
+        dynamodb(services),
+        "ValidationException",
+        "Item size has exceeded the maximum allowed size",
+        times=1,
+        when=second_checkpoint_after_input,
+    )
+    first = stream(client, body)
+    assert first[-1]["event"] == "error" and first[-1]["resumable"] is True
+    assert "arn:" not in first[-1]["error"].lower()
+    thread_seen = client.get(f"/threads/{thread}").json()
+    assert thread_seen["status"] == "error" and thread_seen["error"]
+
+    resumed = stream(client, {"thread_id": thread, "use_hitl": False})
+    assert resumed[0]["resumed"] is True and resumed[-1]["event"] == "complete"
+    assert client.get(f"/threads/{thread}").json()["status"] == "idle"
+    saved = saved_nodes(client, thread)
+    assert saved == PIECE  # nothing lost, nothing twice
+    assert nodes_run(first) + nodes_run(resumed) == PIECE
+
+
+def test_storage_outage_is_503_with_retry_after_and_no_aws_text(
+    app_with_client: tuple[httpx.Client, Services],
+) -> None:
+    client, services = app_with_client
+    # More throttles than botocore retries: the caller gets a 503 that says to retry.
+    FaultInjector(dynamodb(services), "ThrottlingException", "arn:aws:dynamodb:us-east-1:1:table/x", 10)
+    answer = client.post("/threads", json={"thread_id": "outage"})
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"].isdigit()
+    assert "arn:" not in answer.text and "Throttling" not in answer.text
+    assert "try again" in answer.json()["detail"]
+
+
+def test_an_edit_too_big_for_dynamodb_is_413_and_the_thread_resumes(tmp_path: Path) -> None:
+    """No S3 offload: a 420 K-character edit cannot be stored. The caller learns why and what to
+    do (a 4xx, not "try again shortly"), and the thread is unharmed. On dynalite, which enforces
+    DynamoDB's 400 KB item limit as the user met it (moto does not)."""
+    with dynalite(tmp_path / "dynalite") as endpoint:
+        settings = Settings(dynamodb_endpoint_url=endpoint, offline_pace_ms=0)
+        with (
+            ThreadedServer(create_app(settings, services=build_services(settings))) as server,
+            httpx.Client(base_url=server.url, timeout=60) as client,
+        ):
+            body = run_body(message="Write about visiting Paris")
+            stream(client, body)
+            edit = client.post(
+                f"/threads/{body['thread_id']}/state", json={"values": {"plan": "x" * 420_000}}
+            )
+            assert edit.status_code == 413
+            assert "400 KB" in edit.json()["detail"] and "Item size" not in edit.text
+            assert client.get(f"/threads/{body['thread_id']}").json()["status"] == "interrupted"
+            resumed = stream(client, {"thread_id": body["thread_id"]})
+            assert nodes_run(resumed) == ["travel_plan"] and resumed[-1]["event"] == "interrupt"
