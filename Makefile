@@ -11,7 +11,8 @@ export PYTHONPATH := $(CURDIR)/functions/agent
 
 .PHONY: help
 help:
-	@echo "make dev     run the app locally (dynalite + offline model) on http://127.0.0.1:2024"
+	@echo "make dev     run the app locally (dynalite + s3rver + offline model) on http://127.0.0.1:2024"
+	@echo "             INSTANCES=2 runs two app processes (ports 2024, 2025) on the same data"
 	@echo "make test    lint, type-check and test everything (what CI runs)"
 	@echo "make bench   print the benchmark tables (stream + cold start)"
 
@@ -32,10 +33,12 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 # ---------------------------------------------------------------- run
+# INSTANCES app processes on PORT, PORT+1, ... share one dynalite and one s3rver.
 PORT ?= 2024
+INSTANCES ?= 1
 .PHONY: dev
 dev: setup web-build
-	$(PY) python -m wayfarer.devstack --port $(PORT)
+	$(PY) python -m wayfarer.devstack --port $(PORT) --instances $(INSTANCES)
 
 # ---------------------------------------------------------------- web
 # npm scripts of web/: build, typecheck, lint, test (vitest), e2e (Playwright + Debian chromium).
