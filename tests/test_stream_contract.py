@@ -87,3 +87,13 @@ def test_unicode_line_separators_are_escaped_so_every_reader_sees_one_line() -> 
     text = block.decode()
     assert text[:-2].splitlines() == [text[:-2]]  # one line, whatever the splitter
     assert json.loads(text[6:])["delta"] == "a\u2028b\u2029c\u0085d"
+
+
+def test_a_node_event_names_the_message_the_state_holds(client: httpx.Client) -> None:
+    """Clients that rejoin a run dedupe node events against the state by message id."""
+    body = run_body(message="Write about visiting Paris")
+    events = spec_reader(client, body)[0]
+    node = next(e for e in events if e["event"] == "node")
+    state = client.get(f"/threads/{body['thread_id']}/state").json()
+    assert node["data"]["message"]["id"]
+    assert node["data"]["message"]["id"] == state["values"]["messages"][-1]["id"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -83,8 +84,10 @@ def research_summary(queries: list[str], found: list[Source]) -> str:
 
 
 def step_update(node: str, message: str, **fields: Any) -> dict[str, Any]:
-    """A node's update: its fields, the one AIMessage describing its step; feedback used up."""
-    return {**fields, "feedback": None, "messages": [AIMessage(message, name=node)]}
+    """A node's update: its fields, the one AIMessage describing its step; feedback used up.
+    The message gets its id here, not from the reducer on save, so the node event that carries
+    it names the same message the state will hold (a client dedupes by it)."""
+    return {**fields, "feedback": None, "messages": [AIMessage(message, name=node, id=str(uuid.uuid4()))]}
 
 
 def make_nodes(model: ModelProvider, provider: ResearchProvider, max_results: int) -> dict[str, Node]:
