@@ -1,4 +1,4 @@
-import { expect, test as base, type Page } from '@playwright/test';
+import { expect, test as base, type Page, type Request } from '@playwright/test';
 
 /** Every test runs against the stack global-setup started, and fails on any console error. */
 export const test = base.extend<{ consoleErrors: string[] }>({
@@ -46,4 +46,28 @@ export function aiMessage(page: Page, node: string) {
 
 export function phase(page: Page) {
   return page.getByTestId('phase');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The button that opens a thread in the list (its name is the title, then the status). */
+export function threadButton(page: Page, title: string) {
+  return page.getByRole('navigation', { name: 'Threads' }).getByRole('button', { name: new RegExp(`^${escapeRegExp(title)}`) });
+}
+
+/** The status the thread list shows for a thread ("running", "paused", "ready", "failed"). */
+export function threadStatus(page: Page, title: string) {
+  return threadButton(page, title).locator('.thread-status');
+}
+
+/** "METHOD /path" of every API request the page makes from now on (query strings left out). */
+export function apiCalls(page: Page): string[] {
+  const calls: string[] = [];
+  page.on('request', (request: Request) => {
+    const url = new URL(request.url());
+    if (url.pathname.startsWith('/threads') || url.pathname.startsWith('/runs')) calls.push(`${request.method()} ${url.pathname}`);
+  });
+  return calls;
 }

@@ -2,10 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { Page, Request } from '@playwright/test';
+import type { Page } from '@playwright/test';
 
-import { aiMessage, chat, expect, messageBox, phase, systemLine, test } from './fixtures';
+import { aiMessage, apiCalls, chat, expect, messageBox, phase, systemLine, test, threadButton } from './fixtures';
 
+// Runs that break off, are joined after a reload, or are stopped: runs.spec.ts.
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results');
 mkdirSync(SHOTS, { recursive: true });
 
@@ -38,24 +39,6 @@ async function recordTimeline(page: Page): Promise<void> {
 
 function timeline(page: Page): Promise<Moment[]> {
   return page.evaluate(() => (window as unknown as { __timeline: Moment[] }).__timeline);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** The button that opens a thread in the list (its name is the title, then the status). */
-function threadButton(page: Page, title: string) {
-  return page.getByRole('navigation', { name: 'Threads' }).getByRole('button', { name: new RegExp(`^${escapeRegExp(title)}`) });
-}
-
-function apiCalls(page: Page): string[] {
-  const calls: string[] = [];
-  page.on('request', (request: Request) => {
-    const url = new URL(request.url());
-    if (url.pathname.startsWith('/threads') || url.pathname.startsWith('/runs')) calls.push(`${request.method()} ${url.pathname}`);
-  });
-  return calls;
 }
 
 test('the seed flow, streamed: pause, steer, edit the plan, complete, reload', async ({ page }) => {
@@ -170,28 +153,6 @@ test('the seed flow, streamed: pause, steer, edit the plan, complete, reload', a
   await expect(page.getByTestId('panel-plan')).toHaveText(MY_PLAN);
 });
 
-test('a stream that breaks off: the screen resyncs from the server', async ({ page }) => {
-  // Let the real run happen, but hand the page only its first events, cut before the planner's
-  // message and the pause: as if the connection dropped mid-run.
-  await page.route('**/runs/stream', async (route) => {
-    const response = await route.fetch();
-    const body = await response.text();
-    const cut = body.indexOf('data: {"event":"node",');
-    expect(cut).toBeGreaterThan(0);
-    await route.fulfill({ response, body: body.slice(0, cut) });
-  });
-  await page.goto('/');
-  await messageBox(page).fill(TASK);
-  await messageBox(page).press('Enter');
-  await expect(systemLine(page, 'warning')).toContainText('The stream ended before the run paused or finished.');
-  await expect(systemLine(page, 'warning')).toContainText('The screen now shows the thread as the server has it.');
-  // What the stream never delivered, the server's state did.
-  await expect(aiMessage(page, 'planner')).toContainText('📋 Step 1: Planning Complete');
-  await expect(systemLine(page, 'paused')).toHaveText('⏸️ Paused — next: travel_plan. Click Send to continue.');
-  await expect(phase(page)).toHaveText('Paused');
-  await expect(page.getByTestId('graph').locator('[data-node="travel_plan"]')).toHaveAttribute('data-status', 'next');
-});
-
 test('keyboard only: focus order, Enter sends, tabs move with arrow keys', async ({ page }) => {
   await page.goto('/');
   await expect(messageBox(page)).toBeVisible();
@@ -233,25 +194,6 @@ test('keyboard only: focus order, Enter sends, tabs move with arrow keys', async
   await expect(page.getByRole('tab', { name: 'Research' })).toHaveAttribute('aria-selected', 'true');
   await page.keyboard.press('End');
   await expect(page.getByRole('tab', { name: 'Critique' })).toHaveAttribute('aria-selected', 'true');
-});
-
-test('Stop stops watching; the screen then catches up with the server', async ({ page }) => {
-  await page.goto('/');
-  await page.getByRole('checkbox', { name: /Pause after each step/ }).uncheck();
-  await messageBox(page).fill('Write about visiting Lisbon');
-  await page.getByRole('button', { name: 'Send' }).click();
-  await expect(aiMessage(page, 'planner')).toBeVisible();
-  await page.getByRole('button', { name: 'Stop' }).click();
-  await expect(chat(page)).toContainText('⏹️ Stopped watching.');
-  // The server finishes the node it is on and pauses there; the screen shows that state.
-  await expect(systemLine(page, 'paused')).toBeVisible({ timeout: 60_000 });
-  await expect(phase(page)).toHaveText('Paused');
-  await expect(page.getByRole('button', { name: 'Send' })).toBeEnabled();
-  // Send resumes from there, like after any pause.
-  await page.getByRole('checkbox', { name: /Pause after each step/ }).check();
-  await page.getByRole('button', { name: 'Send' }).click();
-  await expect(chat(page)).toContainText('▶️ Continuing with');
-  await expect(systemLine(page, 'paused').last()).toBeVisible();
 });
 
 test('threads: create, switch, delete', async ({ page }) => {

@@ -1,5 +1,6 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 
+import type { Thread } from './api/types';
 import { ChatLog } from './components/ChatLog';
 import { Composer } from './components/Composer';
 import { GraphView } from './components/GraphView';
@@ -32,16 +33,27 @@ export function App() {
   const health = useServerHealth(client);
   const [threadId, selectThread] = useSelectedThread();
   const threads = useThreads(client);
-  const { view, dispatch, refreshState } = useThread(client, threadId);
-  const [settings, changeSettings] = useRunSettings();
+  const { remember, refreshOne } = threads;
+  // The list shows each thread as the server last said, whichever part of the screen asked.
+  const onThread = useCallback(
+    (thread: Thread) => remember(thread.thread_id, { status: thread.status, updatedAt: thread.updated_at }),
+    [remember],
+  );
+  const onRunning = useCallback((id: string) => remember(id, { status: 'busy' }), [remember]);
+  const { view, dispatch, refreshState } = useThread(client, threadId, onThread);
+  const [settings, changeSettings] = useRunSettings(view.threadId, view.values.max_revisions);
   const edits = useStateEdits(client, threadId, view.values, dispatch);
-  const run = useRunStream(client, threadId, dispatch, threads.refreshOne, refreshState);
+  const run = useRunStream(
+    client,
+    threadId,
+    { threadId: view.threadId, runId: view.follow },
+    { dispatch, refreshState, onRunning, onSettled: refreshOne },
+  );
   const [text, setText] = useState('');
   const [starting, setStarting] = useState(false);
   const [threadsOpen, setThreadsOpen] = useState(false);
 
   // A thread opened from a link joins the recent list, titled by its task.
-  const { remember } = threads;
   const loadedTask = view.values.task;
   useEffect(() => {
     if (view.threadId && loadedTask) remember(view.threadId, { title: loadedTask });
@@ -101,7 +113,7 @@ export function App() {
     } finally {
       setStarting(false);
     }
-    threads.remember(id, { title: mode === 'start' ? message : undefined, status: 'busy' });
+    threads.remember(id, { title: mode === 'start' ? message : undefined });
     setText('');
     await run.send({
       threadId: id,
@@ -114,7 +126,7 @@ export function App() {
   };
 
   const retry = () => {
-    if (threadId) void run.retry(threadId, view.phase);
+    if (threadId) void run.retry(threadId, view.phase, settings);
   };
 
   const lastItem = view.items[view.items.length - 1];

@@ -58,20 +58,34 @@ function json(status: number, body: unknown): Response {
   });
 }
 
-function fakeServer(plan: StreamPlan | ((signal: AbortSignal | null) => Response), routes: Record<string, Response> = {}): FakeServer {
+/** Answers the n-th (0-based) join of a run, GET /threads/{t}/runs/{r}/stream?after=<seq>. */
+type JoinPlan = (join: { runId: string; after: number; n: number }) => StreamPlan | Response;
+
+function fakeServer(
+  plan: StreamPlan | ((signal: AbortSignal | null) => Response),
+  routes: Record<string, Response> = {},
+  joins?: JoinPlan,
+): FakeServer {
   const requests: Recorded[] = [];
   const cancelled = { value: false };
+  let joined = 0;
+  const stream = (p: StreamPlan) =>
+    new Response(byteStream(p, cancelled), { status: 200, headers: { 'Content-Type': 'text/event-stream' } });
   const fetchImpl = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const url = String(input);
     const method = init?.method ?? 'GET';
     requests.push({ method, url, body: init?.body ? JSON.parse(String(init.body)) : undefined });
-    const path = new URL(url, 'http://app.test').pathname;
+    const parsed = new URL(url, 'http://app.test');
+    const path = parsed.pathname;
     if (path === '/runs/stream' && method === 'POST') {
       if (typeof plan === 'function') return plan(init?.signal ?? null);
-      return new Response(byteStream(plan, cancelled), {
-        status: 200,
-        headers: { 'Content-Type': 'text/event-stream' },
-      });
+      return stream(plan);
+    }
+    const join = /^\/threads\/t1\/runs\/([^/]+)\/stream$/.exec(path);
+    if (join && method === 'GET' && joins) {
+      if (init?.signal?.aborted) throw init.signal.reason;
+      const answer = joins({ runId: join[1]!, after: Number(parsed.searchParams.get('after')), n: joined++ });
+      return answer instanceof Response ? answer : stream(answer);
     }
     const key = `${method} ${path}`;
     const answer = routes[key];
@@ -139,6 +153,18 @@ async function collect(stream: AsyncIterable<StreamEvent>): Promise<StreamEvent[
 function splitAt(bytes: Uint8Array, ...positions: number[]): Uint8Array[] {
   const cuts = [0, ...positions, bytes.length];
   return cuts.slice(1).map((end, i) => bytes.slice(cuts[i], end));
+}
+
+/** The events of RUN a join from `after` replays, as the server sends them. */
+function replay(after: number, events: object[] = RUN): Uint8Array[] {
+  return [encoder.encode(sse(events.filter((e) => (e as { seq: number }).seq > after)))];
+}
+
+function paths(server: FakeServer): string[] {
+  return server.requests.map((r) => {
+    const url = new URL(r.url, 'http://x');
+    return `${r.method} ${url.pathname}${url.search}`;
+  });
 }
 
 function run(server: FakeServer, client = new ApiClient({ fetch: server.fetch })) {
@@ -254,7 +280,7 @@ describe('streamAgent when things go wrong', () => {
     await expect(reading).rejects.toSatisfy(isAbortError);
   });
 
-  it('after a dropped connection, reads the thread back and ends with a resync event', async () => {
+  it('after a dropped connection the server cannot rejoin (404), reads the thread back and ends with a resync event', async () => {
     const server = fakeServer({ chunks: [encoder.encode(sse([RUN[0]!, RUN[1]!]))], then: 'fail' });
     const events = await collect(run(server));
     expect(events.map((e) => e.event)).toEqual(['metadata', 'node_start', 'resync']);
@@ -263,7 +289,7 @@ describe('streamAgent when things go wrong', () => {
     expect(resync.event === 'resync' && resync.thread?.status).toBe('interrupted');
     expect(resync.event === 'resync' && resync.reason).toMatch(/network error/);
     const paths = server.requests.map((r) => new URL(r.url, 'http://x').pathname);
-    expect(paths).toEqual(['/runs/stream', '/threads/t1', '/threads/t1/state']);
+    expect(paths).toEqual(['/runs/stream', '/threads/t1/runs/r1/stream', '/threads/t1', '/threads/t1/state']);
   });
 
   it('resyncs when the stream closes without interrupt, complete or error', async () => {
@@ -274,6 +300,15 @@ describe('streamAgent when things go wrong', () => {
   it('resyncs when the server sends something that is not JSON', async () => {
     const events = await collect(run(fakeServer({ chunks: [encoder.encode(`${sse([RUN[0]!])}data: {oops\n\n`)] })));
     expect(events.at(-1)).toMatchObject({ event: 'resync', reason: expect.stringMatching(/not JSON/) });
+  });
+
+  it('does not rejoin after something that is not JSON: a replay would say it again', async () => {
+    const server = fakeServer({ chunks: [encoder.encode(`${sse([RUN[0]!])}data: {oops\n\n`)] }, {}, ({ after }) => ({
+      chunks: replay(after),
+    }));
+    const events = await collect(run(server, new ApiClient({ fetch: server.fetch, rejoinDelayMs: 0 })));
+    expect(events.map((e) => e.event)).toEqual(['metadata', 'resync']);
+    expect(paths(server).some((p) => p.includes('/runs/r1/stream'))).toBe(false);
   });
 
   it('uses the thread id from the metadata event to resync a run it did not name', async () => {
@@ -300,6 +335,161 @@ describe('streamAgent when things go wrong', () => {
     const reading = collect(run(server));
     await expect(reading).rejects.toBeInstanceOf(ApiError);
     await expect(collect(run(server))).rejects.toMatchObject({ status: 409, detail: expect.stringMatching(/already has a run/) });
+  });
+
+  it('names the run that holds the thread when a run is refused (409 busy), so it can be joined', async () => {
+    const busy = () => json(409, { detail: 'Thread t1 already has a run in progress.', run_id: 'r-other' });
+    await expect(collect(run(fakeServer(busy)))).rejects.toMatchObject({ status: 409, runId: 'r-other' });
+    const plain = () => json(409, { detail: 'Thread t1 already has a run in progress.' });
+    await expect(collect(run(fakeServer(plain)))).rejects.toMatchObject({ status: 409, runId: null });
+  });
+});
+
+describe('a broken run stream is rejoined', () => {
+  const fast = (server: FakeServer, options: { rejoinAttempts?: number; rejoinDelayMs?: number } = {}) =>
+    new ApiClient({ fetch: server.fetch, apiUrl: 'https://api.example', streamUrl: 'https://stream.example', rejoinDelayMs: 1, ...options });
+
+  it('from the last seq seen, on the stream URL, and yields every event exactly once', async () => {
+    // The POST stream drops after seq 3; the join replays from seq 2 (one more than asked for).
+    const server = fakeServer({ chunks: [encoder.encode(sse(RUN.slice(0, 3)))], then: 'fail' }, {}, ({ after }) => ({
+      chunks: replay(after - 2),
+    }));
+    const events = await collect(run(server, fast(server)));
+    expect(events).toEqual(RUN);
+    expect(paths(server)).toEqual(['POST /runs/stream', 'GET /threads/t1/runs/r1/stream?after=3']);
+    expect(server.requests[1]?.url).toBe('https://stream.example/threads/t1/runs/r1/stream?after=3');
+  });
+
+  it('again and again while each connection brings something new', async () => {
+    // Every join delivers one new event, then drops: six connections for six events.
+    const server = fakeServer({ chunks: [encoder.encode(sse(RUN.slice(0, 1)))], then: 'fail' }, {}, ({ after }) => ({
+      chunks: [encoder.encode(sse(RUN.slice(0, after + 1)))],
+      then: 'fail',
+    }));
+    const events = await collect(run(server, fast(server, { rejoinAttempts: 1 })));
+    expect(events).toEqual(RUN);
+    expect(paths(server).slice(1)).toEqual([1, 2, 3, 4, 5].map((seq) => `GET /threads/t1/runs/r1/stream?after=${seq}`));
+  });
+
+  it('a bounded number of times with a growing pause, then resyncs with the first cause', async () => {
+    const server = fakeServer({ chunks: [encoder.encode(sse(RUN.slice(0, 2)))], then: 'fail' }, {}, () => {
+      times.push(Date.now());
+      return json(503, { detail: 'Service Unavailable' });
+    });
+    const times: number[] = [];
+    const events = await collect(run(server, fast(server, { rejoinAttempts: 3, rejoinDelayMs: 20 })));
+    expect(events.map((e) => e.event)).toEqual(['metadata', 'node_start', 'resync']);
+    expect(events[2]).toMatchObject({ thread_id: 't1', state: STATE, reason: expect.stringMatching(/^The stream broke off: network error\. .*HTTP 503/) });
+    expect(paths(server)).toEqual([
+      'POST /runs/stream',
+      'GET /threads/t1/runs/r1/stream?after=2',
+      'GET /threads/t1/runs/r1/stream?after=2',
+      'GET /threads/t1/runs/r1/stream?after=2',
+      'GET /threads/t1',
+      'GET /threads/t1/state',
+    ]);
+    // 20 ms, then 40, then 80 (timers never fire early; a little slack for clock rounding).
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(38);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(78);
+  });
+
+  it('counting failures afresh after a connection that brought something new', async () => {
+    const answers: (StreamPlan | Response)[] = [
+      { chunks: [encoder.encode(sse(RUN.slice(2, 3)))], then: 'fail' }, // seq 3, then drops
+      json(502, { detail: 'Bad Gateway' }),
+      { chunks: replay(3) },
+    ];
+    const server = fakeServer({ chunks: [encoder.encode(sse(RUN.slice(0, 2)))], then: 'fail' }, {}, ({ n }) => answers[n]!);
+    const events = await collect(run(server, fast(server, { rejoinAttempts: 2 })));
+    expect(events).toEqual(RUN);
+  });
+
+  it('stops at once when aborted during the pause before a rejoin', async () => {
+    const server = fakeServer({ chunks: [encoder.encode(sse(RUN.slice(0, 2)))], then: 'fail' }, {}, ({ after }) => ({
+      chunks: replay(after),
+    }));
+    const controller = new AbortController();
+    const client = new ApiClient({ fetch: server.fetch, rejoinDelayMs: 60_000 });
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const event of client.streamAgent({ thread_id: 't1', use_hitl: true }, { signal: controller.signal })) {
+        seen.push(event.event);
+        if (event.event === 'node_start') setTimeout(() => controller.abort(), 10);
+      }
+    })();
+    await expect(reading).rejects.toSatisfy(isAbortError);
+    expect(seen).toEqual(['metadata', 'node_start']);
+    expect(paths(server)).toEqual(['POST /runs/stream']);
+  });
+});
+
+describe('joinRun follows a run that is already going', () => {
+  it('asks the stream URL for the events after a seq and yields them to the final one', async () => {
+    const server = fakeServer({ chunks: [] }, {}, ({ after }) => ({ chunks: replay(after), then: 'hang' }));
+    const client = new ApiClient({ fetch: server.fetch, apiUrl: 'https://api.example', streamUrl: 'https://stream.example' });
+    const events = await collect(client.joinRun('t1', 'r1', { after: 2 }));
+    expect(events).toEqual(RUN.slice(2));
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['GET https://stream.example/threads/t1/runs/r1/stream?after=2']);
+    // Ended by its final event: the body is released.
+    expect(server.cancelled.value).toBe(true);
+  });
+
+  it('replays from the first event by default', async () => {
+    const server = fakeServer({ chunks: [] }, {}, ({ after }) => ({ chunks: replay(after) }));
+    const events = await collect(new ApiClient({ fetch: server.fetch }).joinRun('t1', 'r1'));
+    expect(events).toEqual(RUN);
+    expect(paths(server)).toEqual(['GET /threads/t1/runs/r1/stream?after=0']);
+  });
+
+  it('skips events it has already yielded when a replay repeats them', async () => {
+    const twice = [...RUN.slice(0, 4), ...RUN.slice(1)];
+    const server = fakeServer({ chunks: [] }, {}, () => ({ chunks: [encoder.encode(sse(twice))] }));
+    expect(await collect(new ApiClient({ fetch: server.fetch }).joinRun('t1', 'r1'))).toEqual(RUN);
+  });
+
+  it('ends with a resync at once when the server does not know the run (404)', async () => {
+    const server = fakeServer({ chunks: [] }, {}, () => json(404, { detail: 'Run r9 of thread t1 does not exist.' }));
+    const events = await collect(new ApiClient({ fetch: server.fetch, rejoinDelayMs: 1 }).joinRun('t1', 'r9'));
+    expect(events).toEqual([
+      expect.objectContaining({ event: 'resync', thread_id: 't1', state: STATE, reason: expect.stringMatching(/r9 of thread t1 does not exist/) }),
+    ]);
+    expect(paths(server)).toEqual(['GET /threads/t1/runs/r9/stream?after=0', 'GET /threads/t1', 'GET /threads/t1/state']);
+  });
+});
+
+describe('runs by id', () => {
+  const RUN_JSON = {
+    run_id: 'r1',
+    thread_id: 't1',
+    status: 'running',
+    created_at: '2026-11-24T03:00:00+00:00',
+    updated_at: '2026-11-24T03:00:02+00:00',
+    last_seq: 4,
+    error: null,
+  };
+
+  it('reads a run, and cancels it with a POST to the API URL', async () => {
+    const server = fakeServer({ chunks: [] }, {
+      'GET /threads/t1/runs/r1': json(200, RUN_JSON),
+      'POST /threads/t1/runs/r1/cancel': json(202, { ...RUN_JSON, status: 'cancelled' }),
+    });
+    const client = new ApiClient({ fetch: server.fetch, apiUrl: 'https://api.example', streamUrl: 'https://stream.example' });
+    expect((await client.getRun('t1', 'r1')).last_seq).toBe(4);
+    expect((await client.cancelRun('t1', 'r1')).status).toBe('cancelled');
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET https://api.example/threads/t1/runs/r1',
+      'POST https://api.example/threads/t1/runs/r1/cancel',
+    ]);
+  });
+
+  it('says 409 with the server’s detail when the run to cancel has already ended', async () => {
+    const server = fakeServer({ chunks: [] }, {
+      'POST /threads/t1/runs/r1/cancel': json(409, { detail: 'Run r1 has already ended (interrupted).' }),
+    });
+    await expect(new ApiClient({ fetch: server.fetch }).cancelRun('t1', 'r1')).rejects.toMatchObject({
+      status: 409,
+      detail: 'Run r1 has already ended (interrupted).',
+    });
   });
 });
 

@@ -18,6 +18,22 @@ export interface Thread {
   status: ThreadStatus;
   /** The last run's failure, when status is error (the service sends it; not in docs/api.md). */
   error?: string | null;
+  /** The running run while status is busy, else the thread's most recent run (null: none yet). */
+  run_id?: string | null;
+}
+
+export type RunStatus = 'running' | 'interrupted' | 'complete' | 'error' | 'cancelled';
+
+/** GET /threads/{thread_id}/runs/{run_id}: one run as the server's event log knows it. */
+export interface Run {
+  run_id: string;
+  thread_id: string;
+  status: RunStatus;
+  created_at: string;
+  updated_at: string;
+  /** The seq of the newest event the run has written so far. */
+  last_seq: number;
+  error: string | null;
 }
 
 export interface Source {
@@ -123,7 +139,8 @@ export interface NodeData {
   queries?: string[];
   sources?: { title: string; url: string }[];
   revision_number?: number;
-  message?: { type: string; content: string };
+  /** `id` is the message's id in the thread state's `values.messages`. */
+  message?: { type: string; content: string; id?: string | null };
 }
 
 export interface NodeEvent extends EventBase {
@@ -135,9 +152,10 @@ export interface NodeEvent extends EventBase {
 export interface InterruptEvent extends EventBase {
   event: 'interrupt';
   next: NodeName[];
-  /** hitl: paused after a node; deadline: near the invocation's time limit. (The service also
-   * says "stopped" when the client left, which that client never reads.) */
-  reason: 'hitl' | 'deadline' | 'stopped';
+  /** hitl: paused after a node; deadline: near the invocation's time limit; cancelled: the
+   * cancel route stopped the run mid-node and `next` is that node, to be redone on Send. (The
+   * service may also say "stopped" when the client left, which that client never reads.) */
+  reason: 'hitl' | 'deadline' | 'stopped' | 'cancelled';
 }
 
 export interface CompleteEvent extends EventBase {

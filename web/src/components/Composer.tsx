@@ -28,7 +28,7 @@ function hint(phase: Phase, next: NodeName[], pendingEdits: string[]): string {
     case 'failed':
       return 'The last run stopped with an error. Send (or Retry) resumes it; anything you type is feedback.';
     case 'running':
-      return 'The agent is working. Stop stops watching; the server finishes the step it is on.';
+      return 'The agent is working. Stop cancels the step in progress; Send then redoes it.';
     case 'watching':
       return 'Waiting for the server to finish the current run…';
     case 'loading':

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useReducer, type Dispatch } from 'react';
 
 import { ApiError, type ApiClient } from '../api/client';
+import type { Thread } from '../api/types';
 import { sleep } from '../lib/sleep';
 import { initialView, threadViewReducer, type ThreadAction, type ThreadView } from '../lib/threadView';
 
@@ -20,8 +21,15 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The open thread: loaded when chosen, followed while the server is busy with it. */
-export function useThread(client: ApiClient, threadId: string | null): ThreadHandle {
+/**
+ * The open thread: loaded when chosen; a busy thread whose run cannot be joined is checked until
+ * it is not. `onThread` hears every Thread read, so the thread list can show the same status.
+ */
+export function useThread(
+  client: ApiClient,
+  threadId: string | null,
+  onThread: (thread: Thread) => void,
+): ThreadHandle {
   const [view, dispatch] = useReducer(threadViewReducer, threadId, initialView);
 
   useEffect(() => {
@@ -33,7 +41,9 @@ export function useThread(client: ApiClient, threadId: string | null): ThreadHan
     dispatch({ type: 'select', threadId });
     Promise.all([client.getThread(threadId), client.getState(threadId)])
       .then(([thread, state]) => {
-        if (!controller.signal.aborted) dispatch({ type: 'loaded', threadId, thread, state });
+        if (controller.signal.aborted) return;
+        dispatch({ type: 'loaded', threadId, thread, state });
+        onThread(thread);
       })
       .catch((error: unknown) => {
         if (controller.signal.aborted) return;
@@ -48,11 +58,11 @@ export function useThread(client: ApiClient, threadId: string | null): ThreadHan
         }
       });
     return () => controller.abort();
-  }, [client, threadId]);
+  }, [client, threadId, onThread]);
 
-  // A run this screen is not reading (stopped, broken off, or from another tab): check until the
-  // thread is no longer busy, then show it as the server has it.
-  const watchedThread = view.phase === 'watching' ? view.threadId : null;
+  // A run this screen is not reading and will not join (following it failed, or the server did
+  // not name it): check until the thread is no longer busy, then show it as the server has it.
+  const watchedThread = view.phase === 'watching' && !view.follow ? view.threadId : null;
   useEffect(() => {
     if (!watchedThread) return;
     const controller = new AbortController();
@@ -63,7 +73,9 @@ export function useThread(client: ApiClient, threadId: string | null): ThreadHan
         const thread = await client.getThread(watchedThread);
         if (thread.status === 'busy') continue;
         const state = await client.getState(watchedThread);
-        if (!signal.aborted) dispatch({ type: 'loaded', threadId: watchedThread, thread, state });
+        if (signal.aborted) return;
+        dispatch({ type: 'loaded', threadId: watchedThread, thread, state });
+        onThread(thread);
         return;
       }
       dispatch({
@@ -82,7 +94,7 @@ export function useThread(client: ApiClient, threadId: string | null): ThreadHan
       });
     });
     return () => controller.abort();
-  }, [client, watchedThread]);
+  }, [client, watchedThread, onThread]);
 
   const refreshState = useCallback(
     async (id: string) => {

@@ -34,12 +34,22 @@ function sorted(threads: RecentThread[]): RecentThread[] {
   return [...threads].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)).slice(0, MAX_THREADS);
 }
 
+/** How a run this screen read ended, as its own stream said. */
+export interface EndedRun {
+  runId: string;
+  status: ThreadStatus;
+}
+
 export interface RecentThreads {
   threads: RecentThread[];
   /** Add or update a thread in the list. */
   remember: (threadId: string, change?: Partial<Omit<RecentThread, 'threadId'>>) => void;
-  /** Re-read one thread's status from the API. */
-  refreshOne: (threadId: string) => Promise<void>;
+  /**
+   * Re-read one thread's status from the API. With `ended` (a run whose final event this screen
+   * read), that status shows at once, and a server still naming that very run busy (its lease
+   * not yet let go) does not bring "running" back.
+   */
+  refreshOne: (threadId: string, ended?: EndedRun | null) => Promise<void>;
   /** Delete on the server, then forget. Throws ApiError (409 while a run is going). */
   remove: (threadId: string) => Promise<void>;
 }
@@ -80,10 +90,12 @@ export function useThreads(client: ApiClient): RecentThreads {
   }, []);
 
   const refreshOne = useCallback(
-    async (threadId: string) => {
+    async (threadId: string, ended?: EndedRun | null) => {
+      if (ended) remember(threadId, { status: ended.status });
       try {
         const thread = await client.getThread(threadId);
-        remember(threadId, { status: thread.status, updatedAt: thread.updated_at });
+        const stale = !!ended && thread.status === 'busy' && thread.run_id === ended.runId;
+        remember(threadId, { status: stale && ended ? ended.status : thread.status, updatedAt: thread.updated_at });
       } catch (error) {
         if (error instanceof ApiError && error.status === 404) forget(threadId);
         // Unreachable server: keep what we knew.

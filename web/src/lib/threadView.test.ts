@@ -49,8 +49,8 @@ function state(values: ThreadState['values'], next: string[] = [], tasks: Thread
   };
 }
 
-function thread(status: Thread['status']): Thread {
-  return { thread_id: T, created_at: '', updated_at: '', metadata: {}, status };
+function thread(status: Thread['status'], runId: string | null = null): Thread {
+  return { thread_id: T, created_at: '', updated_at: '', metadata: {}, status, run_id: runId };
 }
 
 describe('a run as the user watches it', () => {
@@ -207,6 +207,13 @@ describe('the view rebuilt from the server', () => {
     expect(failed.items.at(-1)).toMatchObject({ retry: true, text: expect.stringContaining('failed at generate: Throttled') });
   });
 
+  it('shows a thread paused by a cancel as paused, though its cancelled task left an error', () => {
+    const cancelled = state(values, ['generate'], [{ id: 'x', name: 'generate', error: 'CancelledError()', interrupts: [] }]);
+    const view = play(initialView(T), { type: 'loaded', threadId: T, thread: thread('interrupted'), state: cancelled });
+    expect(view.phase).toBe('paused');
+    expect(texts(view).at(-1)).toBe('system:⏸️ Paused — next: generate. Click Send to continue.');
+  });
+
   it('lets a task start afresh on a thread the server no longer has', () => {
     const view = play(initialView(T), { type: 'missing', threadId: T, message: 'Thread t1 does not exist.', phase: 'idle' });
     expect(view.phase).toBe('idle');
@@ -259,6 +266,144 @@ describe('the view rebuilt from the server', () => {
     const edited = play(loaded, { type: 'state', threadId: T, state: state({ ...values, plan: 'Edited plan' }, ['generate']) });
     expect(edited.values.plan).toBe('Edited plan');
     expect(edited.items).toBe(loaded.items);
+  });
+});
+
+describe('a run joined midway (after a reload, or from another tab)', () => {
+  const TASK = 'Write about visiting Paris';
+  const RESEARCH_MESSAGE = '🔍 Step 2: Research Complete';
+  const DRAFT_MESSAGE = '✍️ Step 3: Draft 1 of 3 Complete';
+  // The server has run planner and travel_plan of run r1 and is writing the draft.
+  const busyValues = {
+    task: TASK,
+    plan: 'Working title: Paris',
+    messages: [
+      { type: 'human', content: TASK, id: 'h1', name: null },
+      { type: 'ai', content: PLAN_MESSAGE, id: 'm-plan', name: 'planner' },
+      { type: 'ai', content: RESEARCH_MESSAGE, id: 'm-research', name: 'travel_plan' },
+    ],
+  };
+  const loadedBusy = () =>
+    play(initialView(T), { type: 'loaded', threadId: T, thread: thread('busy', 'r1'), state: state(busyValues, ['generate']) });
+  const node = (name: string, id: string, content: string, extra: Record<string, unknown> = {}) =>
+    ev('node', { node: name, data: { ...extra, message: { type: 'AIMessage', content, id } } });
+  // The run from its first event, as a join with after=0 replays it.
+  const replayFromStart = () => [
+    ev('metadata', { model: 'offline', research: 'offline', resumed: false, use_hitl: false }),
+    ev('node_start', { node: 'planner' }),
+    ev('token', { node: 'planner', delta: 'Working title' }),
+    node('planner', 'm-plan', PLAN_MESSAGE, { plan: 'Working title: Paris' }),
+    ev('node_start', { node: 'travel_plan' }),
+    node('travel_plan', 'm-research', RESEARCH_MESSAGE, { queries: ['Paris food'] }),
+    ev('node_start', { node: 'generate' }),
+    ev('token', { node: 'generate', delta: '# Paris' }),
+    ev('token', { node: 'generate', delta: ', Unhurried' }),
+  ];
+
+  it('marks a busy thread that names its run to be followed, without the waiting notice', () => {
+    const view = loadedBusy();
+    expect(view.phase).toBe('watching');
+    expect(view.follow).toBe('r1');
+    expect(texts(view)).toEqual([`human:${TASK}`, 'ai:📋 Step 1: Planning Complete', `ai:${RESEARCH_MESSAGE}`]);
+  });
+
+  it('follows the run once joined: running, and says so', () => {
+    const view = play(loadedBusy(), { type: 'join', threadId: T, runId: 'r1' });
+    expect(view.phase).toBe('running');
+    expect(view.follow).toBeNull();
+    expect(texts(view).at(-1)).toBe('system:🔄 A run is going on the server: following it live.');
+  });
+
+  it('shows a replay without repeating the nodes already on screen: no message, start or text of theirs', () => {
+    const joined = play(loadedBusy(), { type: 'join', threadId: T, runId: 'r1' });
+    const view = play(joined, { type: 'events', threadId: T, events: replayFromStart() });
+    expect(texts(view)).toEqual([
+      `human:${TASK}`,
+      'ai:📋 Step 1: Planning Complete',
+      `ai:${RESEARCH_MESSAGE}`,
+      'system:🔄 A run is going on the server: following it live.',
+      'system:⚙️ Executing node: generate',
+      'live:# Paris, Unhurried',
+    ]);
+    expect(view.running).toBe('generate');
+    expect(view.done).toEqual({ planner: 1, travel_plan: 1 });
+    expect(view.values.plan).toBe('Working title: Paris');
+
+    // Live from here: the draft's message arrives once, its text goes.
+    const drafted = play(view, ...events(node('generate', 'm-draft', DRAFT_MESSAGE, { draft: '# Paris, Unhurried' }), ev('complete')));
+    expect(drafted.items.filter((i) => i.kind === 'ai').map((i) => i.text)).toEqual([PLAN_MESSAGE, RESEARCH_MESSAGE, DRAFT_MESSAGE]);
+    expect(drafted.items.some((i) => i.kind === 'live')).toBe(false);
+    expect(drafted.done).toEqual({ planner: 1, travel_plan: 1, generate: 1 });
+    expect(drafted.phase).toBe('complete');
+  });
+
+  it('shows a node of the replay that finished after the state was read', () => {
+    const stale = play(initialView(T), {
+      type: 'loaded',
+      threadId: T,
+      thread: thread('busy', 'r1'),
+      state: state({ ...busyValues, messages: busyValues.messages.slice(0, 2) }, ['travel_plan']),
+    });
+    const view = play(stale, { type: 'join', threadId: T, runId: 'r1' }, { type: 'events', threadId: T, events: replayFromStart() });
+    expect(view.items.filter((i) => i.kind === 'ai').map((i) => i.text)).toEqual([PLAN_MESSAGE, RESEARCH_MESSAGE]);
+    expect(view.values.queries).toEqual(['Paris food']);
+    expect(view.done).toEqual({ planner: 1, travel_plan: 1 });
+  });
+
+  it('never appends a node message whose id is already on screen, one event at a time too', () => {
+    const joined = play(loadedBusy(), { type: 'join', threadId: T, runId: 'r1' });
+    const view = play(
+      joined,
+      ...events(ev('node_start', { node: 'travel_plan' }), ev('token', { node: 'travel_plan', delta: 'Paris' }), node('travel_plan', 'm-research', RESEARCH_MESSAGE)),
+    );
+    expect(view.items.filter((i) => i.kind === 'ai')).toHaveLength(2);
+    expect(view.items.some((i) => i.kind === 'live')).toBe(false);
+    expect(texts(view).at(-1)).toBe('system:🔄 A run is going on the server: following it live.');
+    expect(view.running).toBeNull();
+    expect(view.done).toEqual({ planner: 1, travel_plan: 1 });
+
+    // A node message seen live is known by its id as well.
+    const once = play(fresh(), ...events(node('planner', 'm-plan', PLAN_MESSAGE)));
+    const twice = play(once, ...events(node('planner', 'm-plan', PLAN_MESSAGE)));
+    expect(twice.items.filter((i) => i.kind === 'ai')).toHaveLength(1);
+  });
+
+  it('waits instead of following again when a followed run could not be followed (resync)', () => {
+    const joined = play(loadedBusy(), { type: 'join', threadId: T, runId: 'r1' });
+    const view = play(
+      joined,
+      ...events({ event: 'resync', thread_id: T, reason: 'The stream broke off.', thread: thread('busy', 'r1'), state: state(busyValues, ['generate']) }),
+    );
+    expect(view.phase).toBe('watching');
+    expect(view.follow).toBeNull();
+  });
+});
+
+describe('Stop cancels the step in progress', () => {
+  it('pauses at the cancelled node, drops its unfinished text, and says Send redoes it', () => {
+    const view = play(
+      fresh(),
+      { type: 'send', threadId: T, text: 'Write about Lisbon', resume: false },
+      ...events(
+        ev('node', { node: 'planner', data: { message: { type: 'AIMessage', content: PLAN_MESSAGE, id: 'm1' } } }),
+        ev('node_start', { node: 'travel_plan' }),
+        ev('token', { node: 'travel_plan', delta: 'Lisbon fo' }),
+        ev('interrupt', { next: ['travel_plan'], reason: 'cancelled' }),
+      ),
+    );
+    expect(view.phase).toBe('paused');
+    expect(view.next).toEqual(['travel_plan']);
+    expect(view.running).toBeNull();
+    expect(view.done).toEqual({ planner: 1 });
+    expect(view.items.some((i) => i.kind === 'live')).toBe(false);
+    expect(view.items.at(-1)).toMatchObject({
+      kind: 'system',
+      tone: 'paused',
+      text: '⏹️ Cancelled travel_plan mid-step; nothing of it was kept. Click Send to continue: travel_plan is redone from the start.',
+    });
+    expect(sendMode(view.phase, '')).toBe('resume');
+    const resumed = play(view, { type: 'send', threadId: T, text: '', resume: true });
+    expect(texts(resumed).at(-1)).toBe('system:▶️ Continuing with travel_plan.');
   });
 });
 

@@ -1,7 +1,8 @@
 // What the screen shows for one thread, as a pure reducer: the server's ThreadState (on load,
 // after a run, after a resync) plus the events of the run being watched. Every action names its
 // thread, and actions for another thread are ignored, so a late answer for a thread the user
-// has left cannot paint over the one on screen.
+// has left cannot paint over the one on screen. A node's message shows once however often its
+// event arrives: messages carry the id they have in the thread state, and a known id is skipped.
 import type {
   NodeName,
   StateValues,
@@ -16,7 +17,8 @@ export type SystemTone = 'info' | 'running' | 'paused' | 'complete' | 'error' | 
 
 export type ChatItem =
   | { kind: 'human'; id: string; text: string; role: 'task' | 'feedback'; forNode: NodeName | null }
-  | { kind: 'ai'; id: string; node: NodeName | null; text: string }
+  /** `messageId`: the message's id in the thread state (null when the server did not say). */
+  | { kind: 'ai'; id: string; node: NodeName | null; text: string; messageId: string | null }
   /** A node's text while it is still being written (token deltas). */
   | { kind: 'live'; id: string; node: NodeName; text: string }
   | { kind: 'system'; id: string; tone: SystemTone; text: string; retry: boolean };
@@ -29,7 +31,7 @@ export type ChatItem =
  * - paused: interrupted; Send resumes
  * - complete: the graph finished; Send starts a new piece
  * - failed: the last run failed (or could not start); Send/Retry resumes
- * - watching: the server is busy with a run this screen is not reading; waiting for it to end
+ * - watching: the server is busy with a run this screen is not reading (yet: see `follow`)
  */
 export type Phase = 'empty' | 'loading' | 'idle' | 'running' | 'paused' | 'complete' | 'failed' | 'watching';
 
@@ -57,6 +59,8 @@ export interface ThreadView {
   /** How many times each node finished in the current piece of writing. */
   done: Partial<Record<NodeName, number>>;
   run: RunInfo | null;
+  /** A run the server is busy with that this screen should join and follow (set on load). */
+  follow: string | null;
   /** The newest few things said to screen-reader users, oldest first. */
   announcements: Announcement[];
   /** Counter for item ids and announcement ids; only ever grows. */
@@ -75,6 +79,11 @@ export type ThreadAction =
   /** The human sent: a task (new piece) or feedback/continue (resume); `retry` re-sends unseen. */
   | { type: 'send'; threadId: string; text: string; resume: boolean; retry?: boolean }
   | { type: 'event'; threadId: string; event: StreamEvent }
+  /** Events that arrived together, the replay of a joined run: nodes already shown are skipped
+   * whole (start, text and message), so a replay neither repeats nor flickers. */
+  | { type: 'events'; threadId: string; events: StreamEvent[] }
+  /** This screen starts following a run that is going on the server. */
+  | { type: 'join'; threadId: string; runId: string }
   /** A run could not start or broke off; `phase` is where the thread is left (default: failed). */
   | { type: 'failed'; threadId: string | null; message: string; retry: boolean; phase?: Phase }
   | { type: 'watching'; threadId: string; message: string }
@@ -92,6 +101,7 @@ export function initialView(threadId: string | null = null): ThreadView {
     next: [],
     done: {},
     run: null,
+    follow: null,
     announcements: [],
     serial: 0,
   };
@@ -100,10 +110,19 @@ export function initialView(threadId: string | null = null): ThreadView {
 // ---------------------------------------------------------------- texts the user reads
 
 export function pausedText(next: readonly string[], reason: string = 'hitl'): string {
+  if (reason === 'cancelled') return cancelledText(next);
   const where = next.length ? ` — next: ${next.join(', ')}` : '';
   const why = reason === 'deadline' ? ' to stay within the server’s time limit' : '';
   return `⏸️ Paused${why}${where}. Click Send to continue.`;
 }
+
+/** After Stop: the node that was running is thrown away and is the one Send runs again. */
+export function cancelledText(next: readonly string[]): string {
+  const node = next.length ? next.join(', ') : 'the step';
+  return `⏹️ Cancelled ${node} mid-step; nothing of it was kept. Click Send to continue: ${node} is redone from the start.`;
+}
+
+export const FOLLOWING_TEXT = '🔄 A run is going on the server: following it live.';
 
 export const COMPLETE_TEXT = '✅ Complete!';
 
@@ -154,6 +173,37 @@ function withoutRetry(items: ChatItem[]): ChatItem[] {
   return items.map((item) => (item.kind === 'system' && item.retry ? { ...item, retry: false } : item));
 }
 
+/** The thread-state ids of the messages on screen. */
+function shownMessageIds(items: readonly ChatItem[]): Set<string> {
+  const ids = new Set<string>();
+  for (const item of items) if (item.kind === 'ai' && item.messageId) ids.add(item.messageId);
+  return ids;
+}
+
+function isShownNode(event: StreamEvent, shown: ReadonlySet<string>): boolean {
+  const id = event.event === 'node' ? event.data.message?.id : null;
+  return !!id && shown.has(id);
+}
+
+/**
+ * A batch of events without the nodes whose message is already on screen, each dropped with
+ * its node_start and tokens. The node still in progress at the batch's end keeps its text.
+ */
+export function withoutShownNodes(events: readonly StreamEvent[], items: readonly ChatItem[]): StreamEvent[] {
+  const shown = shownMessageIds(items);
+  const kept: StreamEvent[] = [];
+  let node: StreamEvent[] = []; // node_start and tokens of the node being written
+  for (const event of events) {
+    if (event.event === 'node_start' || event.event === 'token') {
+      node.push(event);
+      continue;
+    }
+    if (!isShownNode(event, shown)) kept.push(...node, event);
+    node = [];
+  }
+  return [...kept, ...node];
+}
+
 function taskError(state: ThreadState): string | null {
   return state.tasks.find((task) => task.error)?.error ?? null;
 }
@@ -172,12 +222,17 @@ export function doneSinceTask(values: StateValues): Partial<Record<NodeName, num
   return done;
 }
 
-/** The whole view rebuilt from the server's word: messages, values, and where the run stands. */
+/**
+ * The whole view rebuilt from the server's word: messages, values, and where the run stands.
+ * A busy thread that names its run is to be followed (`follow`) when `canFollow`; else (or
+ * without a run id) the screen waits for it.
+ */
 export function viewFromState(
   previous: ThreadView,
   threadId: string,
   thread: Thread | null,
   state: ThreadState,
+  canFollow = true,
 ): ThreadView {
   const values = state.values ?? {};
   const messages = values.messages ?? [];
@@ -190,6 +245,7 @@ export function viewFromState(
     next: nodesOf(state.next),
     done: doneSinceTask(values),
     run: null,
+    follow: null,
   };
   messages.forEach((message, index) => {
     if (message.type === 'human') {
@@ -200,13 +256,18 @@ export function viewFromState(
       view = withItem(view, (id) => ({ kind: 'human', id, text: message.content, role, forNode }));
     } else {
       const node = isNodeName(message.name) ? message.name : null;
-      view = withItem(view, (id) => ({ kind: 'ai', id, node, text: message.content }));
+      view = withItem(view, (id) => ({ kind: 'ai', id, node, text: message.content, messageId: message.id ?? null }));
     }
   });
   const failure = taskError(state) ?? thread?.error ?? null;
-  if (thread?.status === 'busy') {
+  // The thread's status is the server's verdict: a cancelled node leaves a task error behind,
+  // yet the thread is only paused. The state alone decides when the thread could not be read.
+  const failed = thread ? thread.status === 'error' : failure !== null;
+  if (thread?.status === 'busy' && thread.run_id && canFollow) {
+    view = { ...view, phase: 'watching', follow: thread.run_id };
+  } else if (thread?.status === 'busy') {
     view = system({ ...view, phase: 'watching' }, 'running', '⏳ A run is going on the server; this screen will catch up when it pauses or ends.');
-  } else if (thread?.status === 'error' || failure) {
+  } else if (failed) {
     const where = view.next.length ? ` at ${view.next.join(', ')}` : '';
     view = system({ ...view, phase: 'failed' }, 'error', `❌ The last run failed${where}: ${failure ?? 'see the server log'}. Retry to resume.`, true);
   } else if (view.next.length) {
@@ -259,6 +320,13 @@ function applyEvent(view: ThreadView, event: StreamEvent): ThreadView {
     }
     case 'node': {
       const { data } = event;
+      // Already on screen (from the thread state, or a replay): what its replay started goes.
+      if (isShownNode(event, shownMessageIds(view.items))) {
+        const items = withoutLive(view.items);
+        const last = items[items.length - 1];
+        if (last?.kind === 'system' && last.text === executingText(event.node)) items.pop();
+        return { ...view, items, running: null };
+      }
       const values: StateValues = { ...view.values };
       if (data.plan !== undefined) values.plan = data.plan;
       if (data.draft !== undefined) values.draft = data.draft;
@@ -275,7 +343,8 @@ function applyEvent(view: ThreadView, event: StreamEvent): ThreadView {
       };
       const content = data.message?.content;
       if (content) {
-        next = withItem(next, (id) => ({ kind: 'ai', id, node: event.node, text: content }));
+        const messageId = data.message?.id ?? null;
+        next = withItem(next, (id) => ({ kind: 'ai', id, node: event.node, text: content, messageId }));
         next = announce(next, headline(content));
       }
       if (data.queries?.length) next = system(next, 'info', `🔍 Research queries: ${data.queries.join(', ')}`);
@@ -317,7 +386,8 @@ function applyEvent(view: ThreadView, event: StreamEvent): ThreadView {
           text,
         );
       }
-      const rebuilt = viewFromState(view, event.thread_id, event.thread, event.state);
+      // Not followed again: following is what just failed; the screen waits for the thread.
+      const rebuilt = viewFromState(view, event.thread_id, event.thread, event.state, false);
       const text = `⚠️ ${event.reason} The screen now shows the thread as the server has it.`;
       return announce(system(rebuilt, 'warning', text), text);
     }
@@ -355,6 +425,7 @@ export function threadViewReducer(view: ThreadView, action: ThreadAction): Threa
         items: withoutRetry(view.items),
         running: null,
         run: null,
+        follow: null,
       };
       if (!action.resume) next = { ...next, done: {}, next: [] };
       const forNode = action.resume ? (view.next[0] ?? null) : null;
@@ -375,6 +446,16 @@ export function threadViewReducer(view: ThreadView, action: ThreadAction): Threa
     }
     case 'event':
       return applyEvent(view, action.event);
+    case 'events':
+      return withoutShownNodes(action.events, view.items).reduce(applyEvent, view);
+    case 'join': {
+      const joined = system(
+        { ...view, phase: 'running', follow: null, running: null, items: withoutRetry(view.items) },
+        'running',
+        FOLLOWING_TEXT,
+      );
+      return announce(joined, FOLLOWING_TEXT);
+    }
     case 'failed': {
       const text = `❌ ${action.message}`;
       const failed = system(
@@ -387,7 +468,11 @@ export function threadViewReducer(view: ThreadView, action: ThreadAction): Threa
     }
     case 'watching':
       return announce(
-        system({ ...view, phase: 'watching', running: null, items: withoutLive(view.items) }, 'warning', action.message),
+        system(
+          { ...view, phase: 'watching', follow: null, running: null, items: withoutLive(view.items) },
+          'warning',
+          action.message,
+        ),
         action.message,
       );
     case 'notice':
