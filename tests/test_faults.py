@@ -4,6 +4,7 @@ with 0 nodes lost and 0 run twice."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,15 @@ import pytest
 
 from tests.conftest import run_body
 from tests.faults import FaultInjector, writes_a_checkpoint
-from tests.instances import PIECE, nodes_run, saved_nodes
+from tests.instances import PIECE, LiveStream, nodes_run, saved_nodes, token_of
 from tests.servers import ThreadedServer
 from tests.sse_clients import stream
 from wayfarer.api import create_app
 from wayfarer.devstack import dynalite
 from wayfarer.services import Services, build_services
+from wayfarer.runs import new_run_id
 from wayfarer.settings import Settings
+from wayfarer.table_keys import lease_key
 
 
 @pytest.fixture
@@ -123,3 +126,39 @@ def test_an_edit_too_big_for_dynamodb_is_413_and_the_thread_resumes(tmp_path: Pa
             assert client.get(f"/threads/{body['thread_id']}").json()["status"] == "interrupted"
             resumed = stream(client, {"thread_id": body["thread_id"]})
             assert nodes_run(resumed) == ["travel_plan"] and resumed[-1]["event"] == "interrupt"
+
+
+def test_a_run_that_loses_its_lease_stops_and_writes_no_more_checkpoints(
+    settings: Settings, moto_endpoint: str
+) -> None:
+    """Another holder takes the thread mid-run (as after a long network partition): the run
+    notices within a lease poll, stops, and saves nothing after that."""
+    fast = settings.model_copy(update={"offline_pace_ms": 15, "lease_seconds": 3, "lease_poll_seconds": 0.2})
+    services = build_services(fast)
+    with (
+        ThreadedServer(create_app(fast, services=services)) as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        body = run_body(message="Write about visiting Seville", use_hitl=False, max_revisions=1)
+        thread = body["thread_id"]
+        live = LiveStream(client, "POST", "/runs/stream", body)
+        live.wait_for(token_of("travel_plan"))
+        thief = new_run_id()
+        dynamodb(services).update_item(
+            TableName=fast.table_name,
+            Key=lease_key(thread),
+            UpdateExpression="SET holder = :other, expires_at = :later",
+            ExpressionAttributeValues={
+                ":other": {"S": thief},
+                ":later": {"N": str(time.time() + 60)},
+            },
+        )
+        events = live.result()
+        assert events[-1]["event"] == "error" and "lost its hold" in events[-1]["error"]
+        history_after_stop = client.get(f"/threads/{thread}/history", params={"limit": 100}).json()
+        time.sleep(1.0)  # anything still in flight would land now
+        history_later = client.get(f"/threads/{thread}/history", params={"limit": 100}).json()
+        assert len(history_later) == len(history_after_stop)
+        assert saved_nodes(client, thread) == nodes_run(events)  # saved only what it announced
+        busy = client.post("/runs/stream", json={"thread_id": thread})
+        assert busy.status_code == 409 and busy.json()["run_id"] == thief  # the other holder has it

@@ -286,9 +286,12 @@ class RunService:
             raise self._busy(thread_id, taken, what) from taken
         try:
             yield
-        finally:
-            if kind != "delete":  # a delete removed the lease item with the thread
+        except BaseException:
+            with suppress(ClientError, BotoCoreError):
                 await self.leases.release(lease)
+            raise
+        if kind != "delete":  # a delete removed the lease item with the thread
+            await self.leases.release(lease)
 
     # ------------------------------------------------------------------ runs
 
