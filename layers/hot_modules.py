@@ -34,7 +34,6 @@ ENTRY_MODULES = (
     "uvicorn.lifespan.on",
     "uvicorn.loops.asyncio",
     "langchain_aws",
-    "bm25s",
     "tavily",
 )
 
