@@ -55,6 +55,7 @@ class LiveStream:
     started: threading.Event = field(default_factory=threading.Event)
     ended: threading.Event = field(default_factory=threading.Event)
     stop_after: int | None = None  # disconnect after this many events
+    error: Exception | None = None
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
@@ -62,6 +63,17 @@ class LiveStream:
 
     def _read(self) -> None:
         try:
+            self._stream()
+        except httpx.HTTPError as exc:  # the server died mid-stream (a kill -9 test)
+            self.error = exc
+        finally:
+            self.started.set()
+            self.ended.set()
+            with self._changed:
+                self._changed.notify_all()
+
+    def _stream(self) -> None:
+        if True:
             with self.client.stream(self.method, self.path, json=self.body, headers=self.headers) as response:
                 self.status = response.status_code
                 self.started.set()
@@ -76,11 +88,6 @@ class LiveStream:
                         self._changed.notify_all()
                     if self.stop_after is not None and len(self.events) >= self.stop_after:
                         return  # leaving the block closes the connection: the client is gone
-        finally:
-            self.started.set()
-            self.ended.set()
-            with self._changed:
-                self._changed.notify_all()
 
     def wait_for(self, predicate: Any, timeout: float = 60) -> dict[str, Any]:
         """The first event matching ``predicate``, waiting for it to arrive."""

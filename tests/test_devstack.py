@@ -221,6 +221,8 @@ async def test_a_500_kb_checkpoint_offloads_to_s3rver_and_survives_its_restart(
 ) -> None:
     for name, value in LOCAL_CREDENTIALS.items():
         monkeypatch.setenv(name, value)  # s3rver knows only its own key id
+    # boto3's default session keeps the credentials it found first (another test's).
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     draft = os.urandom(250_000).hex()
     checkpoint = empty_checkpoint()
     checkpoint["channel_values"] = {"draft": draft}

@@ -19,8 +19,8 @@ from tests.servers import ThreadedServer
 from tests.sse_clients import stream
 from wayfarer.api import create_app
 from wayfarer.devstack import dynalite
-from wayfarer.services import Services, build_services
 from wayfarer.runs import new_run_id
+from wayfarer.services import Services, build_services
 from wayfarer.settings import Settings
 from wayfarer.table_keys import lease_key
 

@@ -48,6 +48,9 @@ def lambda_env(moto_endpoint: str, table: str) -> dict[str, str]:
         "POWERTOOLS_SERVICE_NAME": "wayfarer",
         "WAYFARER_MODEL_PROVIDER": "offline",
         "WAYFARER_OFFLINE_PACE_MS": "0",
+        # As the stack sets it for AuthMode iam (the function URL checks SigV4): auth off, on purpose.
+        "WAYFARER_AUTH_MODE": "none",
+        "WAYFARER_AUTH_ALLOW_NONE_IN_LAMBDA": "true",
         "WAYFARER_TABLE_NAME": table,
         "WAYFARER_DYNAMODB_ENDPOINT_URL": moto_endpoint,
         "WAYFARER_DEADLINE_MARGIN_SECONDS": "60",
@@ -199,3 +202,19 @@ def test_buffered_invoke_also_stops_before_the_deadline(
     resume = event | {"body": json.dumps({"thread_id": "evt-deadline", "use_hitl": False})}
     answer = json.loads(handler(resume, LambdaContext(seconds_left=900))["body"])
     assert (answer["status"], answer["next"]) == ("complete", [])
+
+
+def test_the_lambda_entry_refuses_auth_off_unless_the_stack_allows_it(moto_endpoint: str) -> None:
+    env = server_env() | lambda_env(moto_endpoint, f"wf-{uuid.uuid4().hex[:8]}")
+    del env["WAYFARER_AUTH_ALLOW_NONE_IN_LAMBDA"]
+    result = subprocess.run(
+        [sys.executable, "-c", "import wayfarer.lambda_handler"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "WAYFARER_AUTH_MODE=none in Lambda would let anyone on the internet use this app" in result.stderr
+
+    env["WAYFARER_AUTH_MODE"] = "jwt"  # without an issuer and audience it cannot start either
+    result = subprocess.run(
+        [sys.executable, "-c", "import wayfarer.lambda_handler"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "needs WAYFARER_AUTH_ISSUER and WAYFARER_AUTH_AUDIENCE" in result.stderr

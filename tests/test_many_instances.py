@@ -195,3 +195,15 @@ def test_unknown_runs_are_404_and_bad_run_ids_422(tmp_path: Path, moto_endpoint:
         assert run["status"] == "interrupted" and run["last_seq"] == events[-1]["seq"]
         replay = stream_join(a.client, thread, run_id, after=0)
         assert replay == events  # a finished run replays every event and ends
+
+
+def test_a_join_from_past_the_end_of_a_finished_run_ends_at_once(tmp_path: Path, moto_endpoint: str) -> None:
+    """Found by schemathesis: a client that has the terminal event and rejoins from its seq got
+    a stream of heartbeats that never ended, polling DynamoDB all along."""
+    with instances(tmp_path / "app.log", count=1, **settings_for(moto_endpoint)) as (a,):
+        body = run_body(message="Write about visiting Oslo")
+        events = stream(a.client, body)
+        last = events[-1]["seq"]
+        for after in (last, last + 5):
+            # Before the fix this stream never ended (the reader gives up and fails).
+            assert stream_join(a.client, body["thread_id"], events[0]["run_id"], after=after) == []

@@ -4,7 +4,9 @@ Run with ``uvicorn --factory wayfarer.api:create_app``."""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -18,6 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from wayfarer.api_docs import install_api_docs
+from wayfarer.auth import Caller, CurrentCaller
 from wayfarer.aws_errors import RETRY_AFTER_SECONDS, storage_status
 from wayfarer.errors import InvalidRequest, WayfarerError
 from wayfarer.lambda_context import invocation_deadline
@@ -26,6 +29,7 @@ from wayfarer.services import Services, build_services
 from wayfarer.settings import Settings
 from wayfarer.site import SiteFiles
 from wayfarer.sse import HEADERS, HEARTBEAT, MEDIA_TYPE, encode_event
+from wayfarer.table_keys import ThreadRef
 
 logger = Logger(service="wayfarer", child=True)
 DEFAULTS = Settings.model_construct()  # limits for the request models (one source: settings)
@@ -75,6 +79,25 @@ class StateEdit(BaseModel):
     values: dict[str, Annotated[Text, Field(max_length=DEFAULTS.max_edit_chars)]]
 
 
+COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<pool>[\w-]+)$")
+
+
+def site_auth(settings: Settings) -> dict[str, Any] | None:
+    """How the site signs in: a Cognito pool named by the issuer, or nothing (auth off)."""
+    match = COGNITO_ISSUER.match(settings.auth_issuer or "") if settings.auth_mode == "jwt" else None
+    if match is None:
+        return None
+    auth: dict[str, Any] = {
+        "type": "cognito",
+        "region": match["region"],
+        "userPoolId": match["pool"],
+        "clientId": settings.auth_audience,
+    }
+    if settings.auth_cognito_endpoint:
+        auth["endpoint"] = settings.auth_cognito_endpoint
+    return auth
+
+
 def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
@@ -87,9 +110,36 @@ def get_runs(request: Request) -> RunService:
 Runs = Annotated[RunService, Depends(get_runs)]
 
 
-def run_request(body: RunBody, request: Request) -> RunRequest:
+def thread_ref(thread_id: ThreadIdPath, caller: CurrentCaller) -> ThreadRef:
+    """The thread named in the path, as the caller's own: another user's is not found."""
+    return ThreadRef(caller.owner, thread_id)
+
+
+Thread = Annotated[ThreadRef, Depends(thread_ref)]
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def decode_cursor(cursor: str | None, owner: str) -> dict[str, Any] | None:
+    """A page cursor is the last key of the page before; it must be the caller's own."""
+    if not cursor:
+        return None
+    try:
+        key: dict[str, Any] = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        valid = key["owner"]["S"] == owner and {"PK", "SK", "owner", "updated_at"} == set(key)
+    except (ValueError, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise InvalidRequest("cursor is not one this server gave you; start again without it.")
+    return key
+
+
+def run_request(body: RunBody, request: Request, caller: Caller) -> RunRequest:
     return RunRequest(
         thread_id=body.thread_id,
+        owner=caller.owner,
         message=body.message,
         use_hitl=body.use_hitl,
         max_revisions=body.max_revisions,
@@ -161,30 +211,43 @@ def create_app(
         return {"status": "ok", "model": services.model.name, "research": services.research.name}
 
     @app.post("/threads", status_code=201)
-    async def create_thread(body: CreateThread, runs: Runs) -> dict[str, Any]:
-        return await runs.create_thread(body.thread_id, body.metadata)
+    async def create_thread(body: CreateThread, runs: Runs, caller: CurrentCaller) -> dict[str, Any]:
+        return await runs.create_thread(caller.owner, body.thread_id, body.metadata)
+
+    @app.get("/threads")
+    async def list_threads(
+        runs: Runs,
+        caller: CurrentCaller,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        cursor: Annotated[
+            str | None, Query(max_length=2048, description="next_cursor of the page before")
+        ] = None,
+    ) -> dict[str, Any]:
+        """The caller's threads, newest activity first."""
+        threads, last = await runs.list_threads(caller.owner, limit, decode_cursor(cursor, caller.owner))
+        return {"threads": threads, "next_cursor": encode_cursor(last)}
 
     @app.get("/threads/{thread_id}")
-    async def get_thread(thread_id: ThreadIdPath, runs: Runs) -> dict[str, Any]:
-        return await runs.get_thread(thread_id)
+    async def get_thread(ref: Thread, runs: Runs) -> dict[str, Any]:
+        return await runs.get_thread(ref)
 
     @app.get("/threads/{thread_id}/state")
-    async def get_state(thread_id: ThreadIdPath, runs: Runs) -> dict[str, Any]:
-        return await runs.get_state(thread_id)
+    async def get_state(ref: Thread, runs: Runs) -> dict[str, Any]:
+        return await runs.get_state(ref)
 
     @app.post("/threads/{thread_id}/state")
-    async def update_state(thread_id: ThreadIdPath, body: StateEdit, runs: Runs) -> dict[str, Any]:
-        return await runs.update_state(thread_id, body.values)
+    async def update_state(ref: Thread, body: StateEdit, runs: Runs) -> dict[str, Any]:
+        return await runs.update_state(ref, body.values)
 
     @app.get("/threads/{thread_id}/history")
     async def history(
-        thread_id: ThreadIdPath, runs: Runs, limit: Annotated[int, Query(ge=1, le=100)] = 10
+        ref: Thread, runs: Runs, limit: Annotated[int, Query(ge=1, le=100)] = 10
     ) -> list[dict[str, Any]]:
-        return await runs.history(thread_id, limit)
+        return await runs.history(ref, limit)
 
     @app.delete("/threads/{thread_id}", status_code=204)
-    async def delete_thread(thread_id: ThreadIdPath, runs: Runs) -> Response:
-        await runs.delete_thread(thread_id)
+    async def delete_thread(ref: Thread, runs: Runs) -> Response:
+        await runs.delete_thread(ref)
         return Response(status_code=204)
 
     def event_stream(events: AsyncIterator[dict[str, Any] | None]) -> StreamingResponse:
@@ -195,19 +258,21 @@ def create_app(
         return StreamingResponse(body_bytes(), media_type=MEDIA_TYPE, headers=HEADERS)
 
     @app.post("/runs/stream", response_class=StreamingResponse)
-    async def stream_run(body: RunBody, request: Request, runs: Runs) -> StreamingResponse:
+    async def stream_run(
+        body: RunBody, request: Request, runs: Runs, caller: CurrentCaller
+    ) -> StreamingResponse:
         """Start or resume a run and stream its events. A client that disconnects does not stop
         the run (on Lambda a function never learns it left): join it again, or cancel it."""
-        run = await runs.start_run(run_request(body, request))
+        run = await runs.start_run(run_request(body, request, caller))
         return event_stream(run.events(idle_tick=settings.heartbeat_seconds))
 
     @app.get("/threads/{thread_id}/runs/{run_id}")
-    async def get_run(thread_id: ThreadIdPath, run_id: RunIdPath, runs: Runs) -> dict[str, Any]:
-        return await runs.get_run(thread_id, run_id)
+    async def get_run(ref: Thread, run_id: RunIdPath, runs: Runs) -> dict[str, Any]:
+        return await runs.get_run(ref, run_id)
 
     @app.get("/threads/{thread_id}/runs/{run_id}/stream", response_class=StreamingResponse)
     async def join_run(
-        thread_id: ThreadIdPath,
+        ref: Thread,
         run_id: RunIdPath,
         runs: Runs,
         after: Annotated[int | None, Query(ge=0, description="The last seq the client has.")] = None,
@@ -221,20 +286,33 @@ def create_app(
                     "Last-Event-ID must be the seq of the last event you have (0, 1, 2, ...)."
                 )
             after = int(last_event_id)
-        await runs.check_run(thread_id, run_id)
-        return event_stream(runs.join(thread_id, run_id, after or 0, idle_tick=settings.heartbeat_seconds))
+        await runs.check_run(ref, run_id)
+        return event_stream(runs.join(ref, run_id, after or 0, idle_tick=settings.heartbeat_seconds))
 
     @app.post("/threads/{thread_id}/runs/{run_id}/cancel", status_code=202)
-    async def cancel_run(thread_id: ThreadIdPath, run_id: RunIdPath, runs: Runs) -> dict[str, Any]:
+    async def cancel_run(ref: Thread, run_id: RunIdPath, runs: Runs) -> dict[str, Any]:
         """Stop the run mid-node, from any instance: the node in progress is discarded, its
         stream ends with an interrupt (reason "cancelled"), and sending again redoes it."""
-        return await runs.cancel_run(thread_id, run_id)
+        return await runs.cancel_run(ref, run_id)
 
     @app.post("/runs/invoke")
-    async def invoke_run(body: RunBody, request: Request, runs: Runs) -> dict[str, Any]:
-        return await runs.invoke(run_request(body, request))
+    async def invoke_run(
+        body: RunBody, request: Request, runs: Runs, caller: CurrentCaller
+    ) -> dict[str, Any]:
+        return await runs.invoke(run_request(body, request, caller))
 
     if settings.web_dist and settings.web_dist.is_dir():
+        site_dir = settings.web_dist
+
+        @app.get("/config.json", include_in_schema=False)
+        async def site_config() -> dict[str, Any]:
+            """The site's config (web/dist/config.json) with this server's sign-in, so the
+            local site signs in where the app checks tokens; in the cloud `make deploy`
+            writes the file itself."""
+            path = site_dir / "config.json"
+            config: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+            return {**config, "auth": site_auth(settings)}
+
         app.mount("/", SiteFiles(app, directory=settings.web_dist, html=True), name="web")
 
     return app

@@ -19,9 +19,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from wayfarer.local_cognito import DEMO_USERS, LocalPool, demo_pool
 from wayfarer.persistence import ensure_local_resources
 from wayfarer.settings import Settings
 
@@ -146,11 +147,12 @@ def s3rver_command(port: int, data_dir: Path) -> list[str]:
 
 
 @contextmanager
-def local_server(command: list[str], port: int) -> Iterator[str]:
+def local_server(command: list[str], port: int, quiet: bool = False) -> Iterator[str]:
     """A server process for the block; yields its endpoint URL. Its own process group keeps
     a terminal's Ctrl-C from reaching it, so it outlives the app processes that still use it
-    while they stop."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, process_group=0)
+    while they stop. ``quiet``: its stderr too is dropped (moto logs every request there)."""
+    stderr = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, process_group=0)
     try:
         wait_for_port(port, process=process)
         yield f"http://127.0.0.1:{port}"
@@ -176,6 +178,31 @@ def s3rver(data_dir: Path, port: int | None = None) -> Iterator[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     with local_server(s3rver_command(port, data_dir), port) as endpoint:
         yield endpoint
+
+
+def moto_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
+
+@contextmanager
+def moto_server(port: int | None = None) -> Iterator[str]:
+    """moto in server mode (DynamoDB, S3, cognito-idp; in memory) for the block; its endpoint."""
+    port = port or free_port()
+    with local_server(moto_command(port), port, quiet=True) as endpoint:
+        yield endpoint
+
+
+def sign_in_help(pool: LocalPool, url: str) -> str:
+    """What ``make dev AUTH=cognito`` prints: who can sign in, and how curl gets a token."""
+    users = "\n".join(f"    {email}  /  {password}" for email, password in DEMO_USERS)
+    email, password = DEMO_USERS[0]
+    return (
+        f"Sign-in is on (a local Cognito pool on moto, {pool.endpoint}). Users:\n{users}\n"
+        "A token for curl:\n"
+        f"  TOKEN=$(uv run --frozen python -m wayfarer.local_cognito {pool.endpoint} {email} '{password}')\n"
+        f'  curl -N -X POST {url}/runs/stream -H "Authorization: Bearer $TOKEN" '
+        "-H 'Content-Type: application/json' -d '{\"message\":\"write about visiting Paris\"}'"
+    )
 
 
 def local_credentials() -> None:
@@ -266,6 +293,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--web-dist", type=Path, default=REPO_ROOT / "web/dist")
     parser.add_argument("--pace-ms", type=float, default=None, help="offline model pace per chunk")
+    parser.add_argument(
+        "--auth",
+        choices=["none", "cognito"],
+        default="none",
+        help="cognito: sign-in against a local Cognito pool (moto), the app in jwt mode",
+    )
     args = parser.parse_args(argv)
     if args.instances < 1:
         parser.error("--instances must be 1 or more")
@@ -284,7 +317,11 @@ def main(argv: list[str] | None = None) -> None:
         with (
             dynalite(args.data_dir / "dynalite", args.dynalite_port or None) as dynamodb_endpoint,
             s3rver(args.data_dir / "s3rver", args.s3rver_port or None) as s3_endpoint,
+            ExitStack() as optional,
         ):
+            pool = demo_pool(optional.enter_context(moto_server())) if args.auth == "cognito" else None
+            if pool is not None:
+                os.environ.update(pool.app_settings())
             # The app processes read the same settings from the environment they inherit.
             os.environ.update(
                 WAYFARER_DYNAMODB_ENDPOINT_URL=dynamodb_endpoint,
@@ -298,6 +335,8 @@ def main(argv: list[str] | None = None) -> None:
             ensure_local_resources(settings)  # once, before the instances race to do it
             with app_instances(args.host, ports) as instances:
                 announce(args.host, ports, instances, web=args.web_dist.is_dir())
+                if pool is not None:
+                    print(sign_in_help(pool, f"http://{args.host}:{ports[0]}"), flush=True)
                 watch(ports, instances)
             raise SystemExit("Every app process exited; the servers are stopped.")
     except KeyboardInterrupt:

@@ -43,7 +43,7 @@ def final_status(event: Mapping[str, Any]) -> RunStatus:
 
 @dataclass(frozen=True)
 class RunRecord:
-    thread_id: str
+    thread_key: str  # the thread's storage key (scoped to its owner)
     run_id: str
     status: RunStatus
     created_at: str
@@ -51,10 +51,10 @@ class RunRecord:
     last_seq: int = 0
     error: str | None = None
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, thread_id: str) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
-            "thread_id": self.thread_id,
+            "thread_id": thread_id,
             "status": self.status,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -126,7 +126,7 @@ class DynamoDBEventLog:
 
     def _record_item(self, record: RunRecord) -> dict[str, Any]:
         item: dict[str, Any] = {
-            **run_key(record.thread_id, record.run_id),
+            **run_key(record.thread_key, record.run_id),
             "run_id": {"S": record.run_id},
             "status": {"S": record.status},
             "created_at": {"S": record.created_at},
@@ -140,7 +140,7 @@ class DynamoDBEventLog:
 
     def _events_item(self, record: RunRecord, events: list[dict[str, Any]]) -> dict[str, Any]:
         return {
-            **events_key(record.thread_id, record.run_id, events[-1]["seq"]),
+            **events_key(record.thread_key, record.run_id, events[-1]["seq"]),
             "first_seq": {"N": str(events[0]["seq"])},
             **_encode_events(events),
             "ttl": self._ttl(),
@@ -207,7 +207,7 @@ class DynamoDBEventLog:
         if not item:
             return None
         return RunRecord(
-            thread_id=thread_id,
+            thread_key=thread_id,
             run_id=run_id,
             status=item["status"]["S"],
             created_at=item["created_at"]["S"],

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from wayfarer.checkpointer import BatchingDynamoDBSaver
 from wayfarer.settings import Settings
-from wayfarer.table_keys import LEASE_SK, thread_key, thread_pk
+from wayfarer.table_keys import LEASE_SK, LOCAL_OWNER, OWNER_INDEX, ThreadRef, thread_key, thread_pk
 
 # Short timeouts and standard retries: a run should fail fast and say so, not hang.
 BOTO_CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 4, "mode": "standard"})
@@ -45,31 +45,44 @@ def make_checkpointer(settings: Settings) -> BatchingDynamoDBSaver:
     )
 
 
+OWNER_INDEX_SPEC: dict[str, Any] = {
+    "IndexName": OWNER_INDEX,
+    "KeySchema": [
+        {"AttributeName": "owner", "KeyType": "HASH"},
+        {"AttributeName": "updated_at", "KeyType": "RANGE"},
+    ],
+    "Projection": {"ProjectionType": "ALL"},
+}
+ATTRIBUTES = [{"AttributeName": name, "AttributeType": "S"} for name in ("PK", "SK", "owner", "updated_at")]
+
+
+def create_local_table(client: Any, table: str) -> None:
+    client.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=ATTRIBUTES,
+        GlobalSecondaryIndexes=[OWNER_INDEX_SPEC],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    wait_until_active(client, table)
+
+
 def ensure_local_resources(settings: Settings) -> None:
-    """Create the table (and offload bucket) on a local endpoint; in AWS the template does."""
+    """Create the table (with the owner index) and the offload bucket on a local endpoint; in
+    AWS the template does. A local table from before the index is rebuilt with it, its items
+    kept (dynalite accepts an index added by UpdateTable but never builds it)."""
     if not settings.is_local_endpoint:
         return
     client = dynamodb_client(settings)
     try:
-        client.create_table(
-            TableName=settings.table_name,
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_local_table(client, settings.table_name)
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceInUseException":
             raise
-    # dynalite creates tables asynchronously: the first write must wait for ACTIVE.
-    client.get_waiter("table_exists").wait(
-        TableName=settings.table_name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
-    )
+        wait_until_active(client, settings.table_name)
+    indexes = client.describe_table(TableName=settings.table_name)["Table"].get("GlobalSecondaryIndexes", [])
+    if not any(index["IndexName"] == OWNER_INDEX for index in indexes):
+        rebuild_with_owner_index(client, settings.table_name)
     if settings.offload_bucket:
         s3 = boto3.client("s3", region_name=settings.aws_region, endpoint_url=settings.s3_endpoint_url)
         try:
@@ -79,73 +92,168 @@ def ensure_local_resources(settings: Settings) -> None:
                 raise
 
 
+def rebuild_with_owner_index(client: Any, table: str) -> None:
+    items = [
+        item for page in client.get_paginator("scan").paginate(TableName=table) for item in page["Items"]
+    ]
+    client.delete_table(TableName=table)
+    client.get_waiter("table_not_exists").wait(
+        TableName=table, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
+    )
+    create_local_table(client, table)
+    for start in range(0, len(items), 25):
+        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]
+        while requests:
+            answer = client.batch_write_item(RequestItems={table: requests})
+            requests = answer.get("UnprocessedItems", {}).get(table, [])
+    print(f"Local table {table}: rebuilt with the {OWNER_INDEX} index, {len(items)} items kept.", flush=True)
+
+
+def wait_until_active(client: Any, table: str) -> None:
+    """dynalite creates tables and indexes asynchronously: the first write must wait."""
+    for _ in range(200):
+        described = client.describe_table(TableName=table)["Table"]
+        indexes = described.get("GlobalSecondaryIndexes", [])
+        if described["TableStatus"] == "ACTIVE" and all(i["IndexStatus"] == "ACTIVE" for i in indexes):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"table {table} did not become ACTIVE")
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
 @dataclass
 class ThreadRecord:
-    """What a thread is besides its checkpoints. Its status is derived, not stored."""
+    """What a thread is besides its checkpoints: who owns it, when it was made and last run,
+    its title (the task) and metadata. Its status is derived, not stored."""
 
-    thread_id: str
+    thread_id: str  # as its owner names it
+    owner: str
     created_at: str
+    updated_at: str
+    title: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        return {"thread_id": self.thread_id, "created_at": self.created_at, "metadata": self.metadata}
+        return {
+            "thread_id": self.thread_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "title": self.title,
+            "metadata": self.metadata,
+        }
 
 
 class ThreadExists(Exception):
     pass
 
 
+def _record(item: dict[str, Any]) -> ThreadRecord:
+    return ThreadRecord(
+        thread_id=item["thread_id"]["S"],
+        owner=item.get("owner", {}).get("S", LOCAL_OWNER),
+        created_at=item["created_at"]["S"],
+        updated_at=item.get("updated_at", item["created_at"])["S"],
+        title=item["title"]["S"] if "title" in item else None,
+        metadata=json.loads(item["metadata"]["S"]) if "metadata" in item else {},
+    )
+
+
 class ThreadRecords:
-    """One small item per thread, written once: when it was made and its metadata."""
+    """One small item per thread, refreshed (updated_at, TTL) whenever a run starts on it, and
+    listed per owner, newest activity first, through the owner index."""
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         self._client = client or dynamodb_client(settings)
         self._table = settings.table_name
         self._ttl_seconds = settings.ttl_seconds
 
-    def _item(self, record: ThreadRecord) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            **thread_key(record.thread_id),
-            "thread_id": {"S": record.thread_id},
-            "created_at": {"S": record.created_at},
-            "metadata": {"S": json.dumps(record.metadata)},
-            "ttl": {"N": str(int(time.time()) + self._ttl_seconds)},
-        }
-        return item
+    def _ttl(self) -> dict[str, str]:
+        return {"N": str(int(time.time()) + self._ttl_seconds)}
 
-    async def create(self, thread_id: str, metadata: dict[str, Any] | None = None) -> ThreadRecord:
-        record = ThreadRecord(thread_id, now_iso(), metadata=metadata or {})
+    async def create(self, ref: ThreadRef, metadata: dict[str, Any] | None = None) -> ThreadRecord:
+        now = now_iso()
+        record = ThreadRecord(ref.thread_id, ref.owner, now, now, metadata=metadata or {})
+        item: dict[str, Any] = {
+            **thread_key(ref.key),
+            "thread_id": {"S": ref.thread_id},
+            "owner": {"S": ref.owner},
+            "created_at": {"S": now},
+            "updated_at": {"S": now},
+            "metadata": {"S": json.dumps(record.metadata)},
+            "ttl": self._ttl(),
+        }
         try:
             await asyncio.to_thread(
                 self._client.put_item,
                 TableName=self._table,
-                Item=self._item(record),
+                Item=item,
                 ConditionExpression="attribute_not_exists(PK)",
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise ThreadExists(thread_id) from exc
+                raise ThreadExists(ref.thread_id) from exc
             raise
         return record
 
-    async def get(self, thread_id: str) -> ThreadRecord | None:
-        answer = await asyncio.to_thread(
-            self._client.get_item, TableName=self._table, Key=thread_key(thread_id), ConsistentRead=True
-        )
-        item = answer.get("Item")
-        if not item:
-            return None
-        return ThreadRecord(
-            thread_id=item["thread_id"]["S"],
-            created_at=item["created_at"]["S"],
-            metadata=json.loads(item["metadata"]["S"]),
+    async def touch(self, ref: ThreadRef, title: str | None = None) -> None:
+        """A run starts: the thread exists (the seed runs on ids it never created), its
+        activity time and TTL move forward, and a new piece names its title."""
+        now = {"S": now_iso()}
+        sets = [
+            "thread_id = :thread_id",
+            "#owner = :owner",
+            "created_at = if_not_exists(created_at, :now)",
+            "updated_at = :now",
+            "metadata = if_not_exists(metadata, :empty)",
+            "#ttl = :ttl",
+        ]
+        values: dict[str, Any] = {
+            ":thread_id": {"S": ref.thread_id},
+            ":owner": {"S": ref.owner},
+            ":now": now,
+            ":empty": {"S": "{}"},
+            ":ttl": self._ttl(),
+        }
+        if title is not None:
+            sets.append("title = :title")
+            values[":title"] = {"S": title[:200]}
+        await asyncio.to_thread(
+            self._client.update_item,
+            TableName=self._table,
+            Key=thread_key(ref.key),
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames={"#owner": "owner", "#ttl": "ttl"},
+            ExpressionAttributeValues=values,
         )
 
-    async def delete(self, thread_id: str) -> None:
+    async def get(self, ref: ThreadRef) -> ThreadRecord | None:
+        answer = await asyncio.to_thread(
+            self._client.get_item, TableName=self._table, Key=thread_key(ref.key), ConsistentRead=True
+        )
+        item = answer.get("Item")
+        return _record(item) if item else None
+
+    async def list(
+        self, owner: str, limit: int, cursor: dict[str, Any] | None
+    ) -> tuple[list[ThreadRecord], dict[str, Any] | None]:
+        """The owner's threads, newest activity first; and where the next page starts."""
+        page = await asyncio.to_thread(
+            self._client.query,
+            TableName=self._table,
+            IndexName=OWNER_INDEX,
+            KeyConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":owner": {"S": owner}},
+            ScanIndexForward=False,
+            Limit=limit,
+            **({"ExclusiveStartKey": cursor} if cursor else {}),
+        )
+        return [_record(item) for item in page.get("Items", [])], page.get("LastEvaluatedKey")
+
+    async def delete(self, ref: ThreadRef) -> None:
         """Everything in the thread's partition: record, runs, event log; the lease item last,
         so no run can take the thread while its items are going."""
         keys: list[dict[str, Any]] = []
@@ -155,7 +263,7 @@ class ThreadRecords:
                 self._client.query,
                 TableName=self._table,
                 KeyConditionExpression="PK = :pk",
-                ExpressionAttributeValues={":pk": {"S": thread_pk(thread_id)}},
+                ExpressionAttributeValues={":pk": {"S": thread_pk(ref.key)}},
                 ProjectionExpression="PK, SK",
                 ConsistentRead=True,
                 **({"ExclusiveStartKey": start} if start else {}),

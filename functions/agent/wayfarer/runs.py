@@ -45,6 +45,7 @@ from wayfarer.leases import (
     current_fence,
 )
 from wayfarer.persistence import ThreadExists, ThreadRecord, ThreadRecords, now_iso
+from wayfarer.table_keys import LOCAL_OWNER, ThreadRef
 from wayfarer.thread_state import snapshot_json, values_json
 
 logger = Logger(service="wayfarer", child=True)
@@ -82,6 +83,7 @@ def same_text(a: str | None, b: str | None) -> bool:
 @dataclass(frozen=True)
 class RunRequest:
     thread_id: str | None = None
+    owner: str = LOCAL_OWNER
     message: str | None = None
     use_hitl: bool = True
     max_revisions: int | None = None
@@ -97,9 +99,9 @@ class Outcome:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(eq=False)  # hashed by identity: runs are kept in a set while they go
+@dataclass(eq=False)  # hashed by identity
 class Run:
-    thread_id: str
+    ref: ThreadRef
     run_id: str
     request: RunRequest
     resumed: bool
@@ -109,6 +111,10 @@ class Run:
     stop_reason: StopReason | None = None  # stop now, mid-node
     task: asyncio.Task[None] | None = None
     drive: asyncio.Task[Outcome] | None = None
+
+    @property
+    def thread_id(self) -> str:
+        return self.ref.thread_id
 
     def request_stop(self) -> None:
         """Stop at the next node boundary; the current node finishes."""
@@ -174,22 +180,29 @@ class RunService:
     # ------------------------------------------------------------------ threads
 
     @staticmethod
-    def config(thread_id: str) -> RunnableConfig:
-        return {"configurable": {"thread_id": thread_id}}
+    def config(ref: ThreadRef) -> RunnableConfig:
+        return {"configurable": {"thread_id": ref.key}}
 
-    async def _record(self, thread_id: str) -> ThreadRecord:
-        record = await self.threads.get(thread_id)
+    async def _state(self, ref: ThreadRef) -> StateSnapshot:
+        return await self.graph.aget_state(self.config(ref))
+
+    async def _record(self, ref: ThreadRef) -> ThreadRecord:
+        record = await self.threads.get(ref)
         if record is not None:
             return record
         # A record can expire (TTL) while newer checkpoints live on: rebuild it from them.
-        if (await self.graph.aget_state(self.config(thread_id))).values:
+        if (await self._state(ref)).values:
             with suppress(ThreadExists):
-                return await self.threads.create(thread_id)
-            return await self._record(thread_id)
-        raise NotFound(f"Thread {thread_id!r} does not exist. Create it with POST /threads or start a run.")
+                return await self.threads.create(ref)
+            return await self._record(ref)
+        raise NotFound(
+            f"Thread {ref.thread_id!r} does not exist. Create it with POST /threads or start a run."
+        )
 
     @staticmethod
-    def thread_status(lease: LeaseState, snapshot: StateSnapshot | None) -> tuple[ThreadStatus, str | None]:
+    def thread_status(
+        lease: LeaseState, snapshot: StateSnapshot | None, paused: bool = False
+    ) -> tuple[ThreadStatus, str | None]:
         """Derived, never stored: the lease says busy or how the last run ended, the
         checkpoint says the rest."""
         if lease.busy:
@@ -198,74 +211,86 @@ class RunService:
             return "error", VANISHED
         if lease.last_status == "error":
             return "error", lease.last_error
-        if snapshot is None or not (snapshot.next or snapshot.tasks):
+        if not (paused or (snapshot is not None and (snapshot.next or snapshot.tasks))):
             return "idle", None
         if lease.last_status in ("interrupted", "cancelled"):  # a cancel leaves a task error
             return "interrupted", None
-        errors = [str(task.error) for task in snapshot.tasks if task.error]
+        errors = [str(task.error) for task in (snapshot.tasks if snapshot else ()) if task.error]
         return ("error", errors[0]) if errors else ("interrupted", None)
 
     def _thread_json(
-        self, record: ThreadRecord, lease: LeaseState, snapshot: StateSnapshot | None
+        self, record: ThreadRecord, lease: LeaseState, snapshot: StateSnapshot | None, paused: bool = False
     ) -> dict[str, Any]:
-        status, error = self.thread_status(lease, snapshot)
-        updated_at = snapshot.created_at if snapshot and snapshot.created_at else record.created_at
+        """``paused``: without a snapshot (the list), whether the lease says the thread waits.
+        ``updated_at``: the latest of the last run's start and the latest checkpoint."""
+        status, error = self.thread_status(lease, snapshot, paused)
+        thread = record.as_json()
+        if snapshot is not None and snapshot.created_at and snapshot.created_at > record.updated_at:
+            thread["updated_at"] = snapshot.created_at
         run_id = lease.running_run_id or lease.last_run_id
-        return {
-            **record.as_json(),
-            "updated_at": updated_at,
-            "status": status,
-            "error": error,
-            "run_id": run_id,
-        }
+        return {**thread, "status": status, "error": error, "run_id": run_id}
 
-    async def create_thread(self, thread_id: str | None, metadata: dict[str, Any] | None) -> dict[str, Any]:
-        thread_id = thread_id or str(uuid.uuid4())
+    async def create_thread(
+        self, owner: str, thread_id: str | None, metadata: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        ref = ThreadRef(owner, thread_id or str(uuid.uuid4()))
         try:
-            record = await self.threads.create(thread_id, metadata)
+            record = await self.threads.create(ref, metadata)
         except ThreadExists as exc:
-            raise Conflict(f"Thread {thread_id!r} already exists; use it, or choose another id.") from exc
+            raise Conflict(f"Thread {ref.thread_id!r} already exists; use it, or choose another id.") from exc
         return self._thread_json(record, LeaseState(), None)
 
-    async def get_thread(self, thread_id: str) -> dict[str, Any]:
+    async def get_thread(self, ref: ThreadRef) -> dict[str, Any]:
         record, lease, snapshot = await asyncio.gather(
-            self._record(thread_id),
-            self.leases.read(thread_id),
-            self.graph.aget_state(self.config(thread_id)),
+            self._record(ref), self.leases.read(ref.key), self._state(ref)
         )
         return self._thread_json(record, lease, snapshot)
 
-    async def get_state(self, thread_id: str) -> dict[str, Any]:
-        await self._record(thread_id)
-        return snapshot_json(await self.graph.aget_state(self.config(thread_id)))
+    async def list_threads(
+        self, owner: str, limit: int, cursor: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """The owner's threads, newest activity first. Status from each lease item (one read
+        per thread, together): busy, failed, paused or idle as its last run left it."""
+        records, next_cursor = await self.threads.list(owner, limit, cursor)
+        leases = await asyncio.gather(*(self.leases.read(ThreadRef(owner, r.thread_id).key) for r in records))
+        threads = []
+        for record, lease in zip(records, leases, strict=True):
+            paused = lease.last_status in ("interrupted", "cancelled", "error", "running")
+            threads.append(self._thread_json(record, lease, None, paused=paused))
+        return threads, next_cursor
 
-    async def update_state(self, thread_id: str, values: dict[str, Any]) -> dict[str, Any]:
-        await self._record(thread_id)
+    async def get_state(self, ref: ThreadRef) -> dict[str, Any]:
+        await self._record(ref)
+        return snapshot_json(await self._state(ref), ref.thread_id)
+
+    async def update_state(self, ref: ThreadRef, values: dict[str, Any]) -> dict[str, Any]:
+        await self._record(ref)
         unknown = sorted(set(values) - EDITABLE_FIELDS)
         if unknown:
             raise InvalidRequest(
                 f"Cannot edit {', '.join(unknown)}; only {', '.join(sorted(EDITABLE_FIELDS))} can be edited."
             )
-        async with self._holding(thread_id, "edit", "edit it when it pauses"):
-            snapshot = await self.graph.aget_state(self.config(thread_id))
+        async with self._holding(ref, "edit", "edit it when it pauses"):
+            snapshot = await self._state(ref)
             if not (snapshot.next or snapshot.tasks):
                 raise Conflict(
-                    f"Thread {thread_id!r} is not paused; edits are accepted only while it is paused."
+                    f"Thread {ref.thread_id!r} is not paused; edits are accepted only while it is paused."
                 )
-            await self.graph.aupdate_state(self.config(thread_id), values)
-            return snapshot_json(await self.graph.aget_state(self.config(thread_id)))
+            await self.graph.aupdate_state(self.config(ref), values)
+            return snapshot_json(await self._state(ref), ref.thread_id)
 
-    async def history(self, thread_id: str, limit: int) -> list[dict[str, Any]]:
-        await self._record(thread_id)
+    async def history(self, ref: ThreadRef, limit: int) -> list[dict[str, Any]]:
+        await self._record(ref)
         return [
-            snapshot_json(s) async for s in self.graph.aget_state_history(self.config(thread_id), limit=limit)
+            snapshot_json(s, ref.thread_id)
+            async for s in self.graph.aget_state_history(self.config(ref), limit=limit)
         ]
 
-    async def delete_thread(self, thread_id: str) -> None:
-        await self._record(thread_id)
-        async with self._holding(thread_id, "delete", "delete it when the run has stopped"):
-            await self.checkpointer.adelete_thread(thread_id)
-            await self.threads.delete(thread_id)  # the whole thread partition, lease item last
+    async def delete_thread(self, ref: ThreadRef) -> None:
+        await self._record(ref)
+        async with self._holding(ref, "delete", "delete it when the run has stopped"):
+            await self.checkpointer.adelete_thread(ref.key)
+            await self.threads.delete(ref)  # the whole thread partition, lease item last
 
     @staticmethod
     def _busy(thread_id: str, taken: LeaseTaken, what: str) -> Conflict:
@@ -278,12 +303,12 @@ class RunService:
         return Conflict(message, fields={"run_id": run_id}, headers={"Retry-After": str(taken.retry_after)})
 
     @asynccontextmanager
-    async def _holding(self, thread_id: str, kind: HolderKind, what: str) -> AsyncIterator[None]:
+    async def _holding(self, ref: ThreadRef, kind: HolderKind, what: str) -> AsyncIterator[None]:
         """Hold the thread's lease for an edit or a delete, so no run starts halfway."""
         try:
-            lease = await self.leases.acquire(thread_id, f"{kind}-{uuid.uuid4()}", kind)
+            lease = await self.leases.acquire(ref.key, f"{kind}-{uuid.uuid4()}", kind)
         except LeaseTaken as taken:
-            raise self._busy(thread_id, taken, what) from taken
+            raise self._busy(ref.thread_id, taken, what) from taken
         try:
             yield
         except BaseException:
@@ -306,27 +331,29 @@ class RunService:
         thread_id = request.thread_id or str(uuid.uuid4())
         if not THREAD_ID.match(thread_id):
             raise InvalidRequest("thread_id must be 1-64 letters, digits, '_' or '-'.")
+        ref = ThreadRef(request.owner, thread_id)
         run_id = new_run_id()
         try:
-            lease = await self.leases.acquire(thread_id, run_id, "run")
+            lease = await self.leases.acquire(ref.key, run_id, "run")
         except LeaseTaken as taken:
             raise self._busy(thread_id, taken, "wait for it to pause, or join it") from taken
         try:
-            graph_input, resumed = await self._prepare(thread_id, message, request.max_revisions)
+            graph_input, resumed = await self._prepare(ref, message, request.max_revisions)
         except BaseException:
             # Refused before it began: the thread's last run is again the one before.
             with suppress(ClientError, BotoCoreError):
                 await self.leases.release(lease, lease.previous)
             raise
-        run = Run(thread_id, run_id, request, resumed, lease)
+        run = Run(ref, run_id, request, resumed, lease)
         self._runs[run_id] = run
         run.task = asyncio.create_task(self._execute(run, graph_input))
         run.task.add_done_callback(lambda _: self._runs.pop(run_id, None))
         return run
 
-    async def _prepare(self, thread_id: str, message: str, max_revisions: int | None) -> tuple[Any, bool]:
-        """The graph input: None to resume a paused or failed thread, else a new piece."""
-        config = self.config(thread_id)
+    async def _prepare(self, ref: ThreadRef, message: str, max_revisions: int | None) -> tuple[Any, bool]:
+        """The graph input: None to resume a paused or failed thread, else a new piece. The
+        thread record is refreshed either way (activity time, TTL; a new piece's title)."""
+        config = self.config(ref)
         snapshot = await self.graph.aget_state(config)
         # Tasks without ``next``: a step whose node finished but whose checkpoint was never
         # written (the run failed right after it). Resuming commits the saved result.
@@ -339,15 +366,14 @@ class RunService:
                 update["max_revisions"] = max_revisions
             if update:
                 await self.graph.aupdate_state(config, update)
+            await self.threads.touch(ref)
             return None, True
         if not message:
             state = "finished" if snapshot.values else "new"
             raise InvalidRequest(
-                f"Thread {thread_id!r} is {state}: send a non-empty message with what to write about."
+                f"Thread {ref.thread_id!r} is {state}: send a non-empty message with what to write about."
             )
-        if not snapshot.values:  # the seed runs on ids it never created: create the thread
-            with suppress(ThreadExists):
-                await self.threads.create(thread_id)
+        await self.threads.touch(ref, title=message)  # the seed runs on ids it never created
         return {
             "task": message,
             "plan": None,
@@ -371,7 +397,7 @@ class RunService:
         started = now_iso()
         writer = EventLogWriter(
             self.log,
-            RunRecord(run.thread_id, run.run_id, "running", started, started),
+            RunRecord(run.ref.key, run.run_id, "running", started, started),
             now_iso,
             self.timings.log_flush_seconds,
         )
@@ -444,7 +470,7 @@ class RunService:
     async def _stopped(self, run: Run) -> Outcome:
         if run.stop_reason == "lost":
             return Outcome("error", {"error": LOST, "resumable": True})
-        return await self._pause(run.thread_id, "cancelled")
+        return await self._pause(run.ref, "cancelled")
 
     async def _keep_lease(self, run: Run, fence: LeaseFence) -> None:
         """Renew the lease every third of its period; between renewals, look for a cancel.
@@ -501,7 +527,7 @@ class RunService:
     ) -> Outcome:
         """Run node after node until the graph ends or the run must pause."""
         request = run.request
-        config: RunnableConfig = {**self.config(run.thread_id), "metadata": {"run_id": run.run_id}}
+        config: RunnableConfig = {**self.config(run.ref), "metadata": {"run_id": run.run_id}}
         while True:
             # A new piece starts its first node when the deadline is near, but not once it passed.
             past = request.deadline is not None and request.deadline <= time.time()
@@ -511,7 +537,7 @@ class RunService:
                         graph_input, config, interrupt_before=list(NODES), durability="sync"
                     ):
                         pass
-                return await self._pause(run.thread_id, "deadline")
+                return await self._pause(run.ref, "deadline")
             interrupted = False
             next_nodes: list[str] = []
             async for part in self.graph.astream(
@@ -550,8 +576,8 @@ class RunService:
                 reason = "hitl" if request.use_hitl else "stopped"
                 return Outcome("interrupt", {"next": next_nodes, "reason": reason})
 
-    async def _pause(self, thread_id: str, reason: str) -> Outcome:
-        snapshot = await self.graph.aget_state(self.config(thread_id))
+    async def _pause(self, ref: ThreadRef, reason: str) -> Outcome:
+        snapshot = await self._state(ref)
         return Outcome("interrupt", {"next": list(snapshot.next), "reason": reason})
 
     async def invoke(self, request: RunRequest) -> dict[str, Any]:
@@ -560,7 +586,7 @@ class RunService:
         async for event in run.events():
             if event is not None:
                 last = event
-        snapshot = await self.graph.aget_state(self.config(run.thread_id))
+        snapshot = await self._state(run.ref)
         status = final_status(last) if last else "error"
         answer: dict[str, Any] = {
             "thread_id": run.thread_id,
@@ -575,55 +601,56 @@ class RunService:
 
     # ------------------------------------------------------------------ runs, from any instance
 
-    async def _find_run(self, thread_id: str, run_id: str) -> tuple[RunRecord, LeaseState]:
+    async def _find_run(self, ref: ThreadRef, run_id: str) -> tuple[RunRecord, LeaseState]:
         """The run as stored, with the thread's lease. A run that holds the lease but has not
         written its first events yet is already running; one that is recorded as running but
         no longer holds the lease has vanished."""
-        record, lease = await asyncio.gather(self.log.get_run(thread_id, run_id), self.leases.read(thread_id))
+        record, lease = await asyncio.gather(self.log.get_run(ref.key, run_id), self.leases.read(ref.key))
         if record is None:
             if lease.running_run_id != run_id:
-                raise NotFound(f"Run {run_id!r} of thread {thread_id!r} does not exist.")
+                raise NotFound(f"Run {run_id!r} of thread {ref.thread_id!r} does not exist.")
             now = now_iso()
-            record = RunRecord(thread_id, run_id, "running", now, now)
+            record = RunRecord(ref.key, run_id, "running", now, now)
         return record, lease
 
     @staticmethod
     def _vanished(record: RunRecord, lease: LeaseState) -> bool:
         return record.status == "running" and lease.running_run_id != record.run_id
 
-    async def get_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
-        record, lease = await self._find_run(thread_id, run_id)
-        answer = record.as_json()
+    async def get_run(self, ref: ThreadRef, run_id: str) -> dict[str, Any]:
+        record, lease = await self._find_run(ref, run_id)
+        answer = record.as_json(ref.thread_id)
         if self._vanished(record, lease):
             answer.update(status="error", error=VANISHED)
         return answer
 
-    async def cancel_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
+    async def cancel_run(self, ref: ThreadRef, run_id: str) -> dict[str, Any]:
         """Ask the run to stop mid-node, wherever it runs: its instance sees the flag on the
         lease within a lease poll (at once when it runs here)."""
-        answer = await self.get_run(thread_id, run_id)
+        answer = await self.get_run(ref, run_id)
         if answer["status"] != "running":
             raise Conflict(f"Run {run_id!r} already ended ({answer['status']}); there is nothing to cancel.")
         local = self._runs.get(run_id)
-        if local is not None:
+        if local is not None and local.ref == ref:
             local.stop_now("cancelled")
-        elif not await self.leases.request_cancel(thread_id, run_id):
+        elif not await self.leases.request_cancel(ref.key, run_id):
             raise Conflict(f"Run {run_id!r} ended before it could be cancelled.")
         return {**answer, "cancel_requested": True}
 
-    async def check_run(self, thread_id: str, run_id: str) -> None:
+    async def check_run(self, ref: ThreadRef, run_id: str) -> None:
         """Raise ``NotFound`` before a join's stream begins."""
-        await self._find_run(thread_id, run_id)
+        await self._find_run(ref, run_id)
 
     async def join(
-        self, thread_id: str, run_id: str, after: int, idle_tick: float | None = None
+        self, ref: ThreadRef, run_id: str, after: int, idle_tick: float | None = None
     ) -> AsyncIterator[dict[str, Any] | None]:
         """The run's events after seq ``after`` from the log, then live until its terminal
         event, wherever the run executes; ``None`` after ``idle_tick`` quiet seconds. A run
         whose instance vanished gets its terminal error written here, once."""
-        quiet_since = checked = time.monotonic()
+        quiet_since = time.monotonic()
+        checked = quiet_since - self.timings.vanished_check_seconds  # check on the first empty read
         while True:
-            for event in await self.log.read(thread_id, run_id, after):
+            for event in await self.log.read(ref.key, run_id, after):
                 yield event
                 after = event["seq"]
                 quiet_since = time.monotonic()
@@ -632,20 +659,24 @@ class RunService:
             now = time.monotonic()
             if now - checked >= self.timings.vanished_check_seconds:
                 checked = now
-                await self._end_if_vanished(thread_id, run_id)
+                record, lease = await self._find_run(ref, run_id)
+                if record.status != "running" and after >= record.last_seq:
+                    return  # it ended, and the client has its last event already
+                if self._vanished(record, lease):
+                    await self._end_if_vanished(ref, run_id)
             if idle_tick is not None and now - quiet_since >= idle_tick:
                 quiet_since = now
                 yield None
             await asyncio.sleep(self.timings.join_poll_seconds)
 
-    async def _end_if_vanished(self, thread_id: str, run_id: str) -> None:
-        record, lease = await self._find_run(thread_id, run_id)
+    async def _end_if_vanished(self, ref: ThreadRef, run_id: str) -> None:
+        record, lease = await self._find_run(ref, run_id)
         if not self._vanished(record, lease):
             return
         seq = record.last_seq + 1
-        event = {"event": "error", "error": VANISHED, "resumable": True, "thread_id": thread_id}
+        event = {"event": "error", "error": VANISHED, "resumable": True, "thread_id": ref.thread_id}
         event.update(run_id=run_id, seq=seq)
-        ended = RunRecord(thread_id, run_id, "error", record.created_at, now_iso(), seq, VANISHED)
+        ended = RunRecord(ref.key, run_id, "error", record.created_at, now_iso(), seq, VANISHED)
         if await self.log.append_once(ended, event):
             logger.warning("run vanished; its log was ended by a joiner", extra={"run_id": run_id})
 

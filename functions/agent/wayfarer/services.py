@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wayfarer.auth import Authenticator, JwtAuth, NoAuth
 from wayfarer.event_log import DynamoDBEventLog
 from wayfarer.graph.builder import build_graph
 from wayfarer.leases import DynamoDBRunLeases
@@ -22,6 +23,14 @@ class Services:
     model: ModelProvider
     research: ResearchProvider
     runs: RunService
+    auth: Authenticator
+
+
+def make_authenticator(settings: Settings) -> Authenticator:
+    if settings.auth_mode == "jwt":
+        assert settings.auth_issuer and settings.auth_audience  # checked by Settings
+        return JwtAuth(settings.auth_issuer, settings.auth_audience, settings.auth_jwks_url)
+    return NoAuth()
 
 
 def build_services(
@@ -51,4 +60,6 @@ def build_services(
         max_message_chars=settings.max_message_chars,
         deadline_margin_seconds=settings.deadline_margin_seconds,
     )
-    return Services(settings=settings, model=model, research=research, runs=runs)
+    return Services(
+        settings=settings, model=model, research=research, runs=runs, auth=make_authenticator(settings)
+    )

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ModelProviderName = Literal["bedrock", "offline"]
+AuthMode = Literal["none", "jwt"]
 ResearchProviderName = Literal["tavily", "offline"]
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -59,6 +60,16 @@ class Settings(BaseSettings):
     max_edit_chars: int = 1_000_000  # a sanity bound; over 350 KB needs S3 offload
     max_metadata_bytes: int = 16_384
 
+    # Auth. "none": one local user (refused in Lambda unless auth_allow_none_in_lambda says so);
+    # "jwt": a bearer access token from ``auth_issuer`` for ``auth_audience`` on every route.
+    auth_mode: AuthMode = "none"
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+    auth_jwks_url: str | None = None  # default {issuer}/.well-known/jwks.json
+    auth_allow_none_in_lambda: bool = False
+    # Where the site's sign-in calls Cognito, when not AWS's own endpoint (a local moto server).
+    auth_cognito_endpoint: str | None = None
+
     # HTTP. CORS stays off in Lambda: the function URL config owns it there.
     cors_origins: list[str] = Field(default_factory=list)
     web_dist: Path | None = None
@@ -67,6 +78,22 @@ class Settings(BaseSettings):
     def _default_model_provider(self) -> Settings:
         if self.model_provider is None:
             self.model_provider = "bedrock" if running_in_lambda() else "offline"
+        return self
+
+    @model_validator(mode="after")
+    def _auth_is_complete(self) -> Settings:
+        # The template passes "" for settings a mode does not use.
+        for name in ("auth_issuer", "auth_audience", "auth_jwks_url", "auth_cognito_endpoint"):
+            if getattr(self, name) == "":
+                setattr(self, name, None)
+        if self.auth_mode == "jwt" and not (self.auth_issuer and self.auth_audience):
+            raise ValueError("WAYFARER_AUTH_MODE=jwt needs WAYFARER_AUTH_ISSUER and WAYFARER_AUTH_AUDIENCE.")
+        if self.auth_mode == "none" and running_in_lambda() and not self.auth_allow_none_in_lambda:
+            raise ValueError(
+                "WAYFARER_AUTH_MODE=none in Lambda would let anyone on the internet use this app. "
+                "Set WAYFARER_AUTH_MODE=jwt, or WAYFARER_AUTH_ALLOW_NONE_IN_LAMBDA=true to mean it "
+                "(the stack's AuthMode iam or none)."
+            )
         return self
 
     @property

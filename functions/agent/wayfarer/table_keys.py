@@ -14,6 +14,8 @@ thread is deleted with one query:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 THREAD_PK_PREFIX = "THREAD_"
 THREAD_SK = "THREAD"
 LEASE_SK = "LEASE"
@@ -59,3 +61,24 @@ def events_key(thread_id: str, run_id: str, last_seq: int) -> Key:
 def events_after(run_id: str, after: int) -> tuple[str, str]:
     """The SK range of the batches that hold events with seq > ``after``."""
     return events_sk(run_id, after + 1), events_sk(run_id, 10**SEQ_DIGITS - 1)
+
+
+OWNER_INDEX = "owner-updated"  # GSI on thread records: HASH owner, RANGE updated_at
+LOCAL_OWNER = "local"  # every thread's owner when auth is off
+OWNER_SEPARATOR = "~"  # never in a thread id, so a scoped id cannot be forged
+
+
+@dataclass(frozen=True)
+class ThreadRef:
+    """A thread as its owner names it. ``key`` is the id it is stored under: scoped to its
+    owner, so two users may each have a thread called ``test123`` without meeting. With auth
+    off (the local owner) the key is the id itself."""
+
+    owner: str
+    thread_id: str
+
+    @property
+    def key(self) -> str:
+        if self.owner == LOCAL_OWNER:
+            return self.thread_id
+        return f"{self.owner}{OWNER_SEPARATOR}{self.thread_id}"

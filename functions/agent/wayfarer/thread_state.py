@@ -20,18 +20,19 @@ def values_json(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def checkpoint_json(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def checkpoint_json(config: Mapping[str, Any] | None, thread_id: str) -> dict[str, Any] | None:
+    """The checkpoint's address, naming the thread as its owner does (not its storage key)."""
     if not config:
         return None
     conf = config.get("configurable", {})
     return {
-        "thread_id": conf.get("thread_id"),
+        "thread_id": thread_id,
         "checkpoint_ns": conf.get("checkpoint_ns", ""),
         "checkpoint_id": conf.get("checkpoint_id"),
     }
 
 
-def snapshot_json(snapshot: StateSnapshot) -> dict[str, Any]:
+def snapshot_json(snapshot: StateSnapshot, thread_id: str) -> dict[str, Any]:
     return {
         "values": values_json(snapshot.values or {}),
         "next": list(snapshot.next),
@@ -45,8 +46,8 @@ def snapshot_json(snapshot: StateSnapshot) -> dict[str, Any]:
             for task in snapshot.tasks
         ],
         "interrupts": [{"value": i.value, "id": i.id} for i in snapshot.interrupts],
-        "checkpoint": checkpoint_json(snapshot.config),
-        "parent_checkpoint": checkpoint_json(snapshot.parent_config),
+        "checkpoint": checkpoint_json(snapshot.config, thread_id),
+        "parent_checkpoint": checkpoint_json(snapshot.parent_config, thread_id),
         "metadata": dict(snapshot.metadata or {}),
         "created_at": snapshot.created_at,
     }
