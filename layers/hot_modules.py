@@ -21,8 +21,15 @@ import sys
 import sysconfig
 from pathlib import Path
 
-# As in Lambda: the Bedrock provider is chosen, and nothing calls the network at import.
+# As in Lambda: the Bedrock provider is chosen, and nothing calls the network at import. Auth as
+# the stack's default AuthMode (cognito) sets it: the app refuses to start in Lambda with auth
+# off, and with it on a cold start imports the JWT verifier (PyJWT, cryptography).
 os.environ.update(AWS_LAMBDA_FUNCTION_NAME="hot-modules", AWS_DEFAULT_REGION="us-east-1")
+os.environ.update(
+    WAYFARER_AUTH_MODE="jwt",
+    WAYFARER_AUTH_ISSUER="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_HotModules",
+    WAYFARER_AUTH_AUDIENCE="hot-modules",
+)
 os.environ.pop("WAYFARER_DYNAMODB_ENDPOINT_URL", None)
 
 ENTRY_MODULES = (

@@ -58,8 +58,16 @@ BOTOCORE_SERVICES = frozenset(
         "logs",
         "xray",
         "lambda",
+        # wayfarer.local_cognito (make dev AUTH=cognito, the tests); a few KB, never called in Lambda
+        "cognito-idp",
     }
 )
+# Installed because a dependency declares them, never imported by the app: numpy (~6 MB
+# zipped) is langchain-aws's, for its vector stores and embeddings; ChatBedrockConverse and
+# everything Wayfarer imports run without it (tests/test_template.py imports the app, the
+# Bedrock model and every module of the package from the trimmed layer and checks that numpy
+# stayed out).
+UNUSED_PACKAGES = ("numpy", "numpy.libs", "numpy-*.dist-info")
 # llvm-strip reads any ELF target; aarch64-linux-gnu-strip is binutils' cross tool.
 STRIP_TOOLS = ("llvm-strip", "aarch64-linux-gnu-strip")
 
@@ -155,6 +163,12 @@ def trim_botocore_services(site: Path, rule: Rule) -> None:
             _remove(rule, path)
 
 
+def trim_unused_packages(site: Path, rule: Rule) -> None:
+    for pattern in UNUSED_PACKAGES:
+        for path in sorted(site.glob(pattern)):
+            _remove(rule, path)
+
+
 def trim_zstandard_cffi(site: Path, rule: Rule) -> None:
     # zstandard imports its C extension first and falls back to CFFI only if that fails;
     # the wheel ships both (each ~11 MB with debug info). Keep the C one.
@@ -208,6 +222,7 @@ RULES: list[tuple[str, str, Callable[[Path, Rule], None]]] = [
     ("dev tools", "numpy.f2py, numpy._pyinstaller, numpy.random._examples", trim_dev_tools),
     ("botocore examples", "botocore/data/**/examples-1.json (docstrings only)", trim_botocore_examples),
     ("botocore services", "service models outside BOTOCORE_SERVICES", trim_botocore_services),
+    ("unused packages", "numpy: only langchain-aws's vector stores use it", trim_unused_packages),
     ("zstandard cffi backend", "unused fallback; the C backend is imported first", trim_zstandard_cffi),
     ("native debug symbols", "llvm-strip --strip-unneeded on ELF shared objects", strip_native),
 ]

@@ -94,6 +94,109 @@ def referenced_names(node: Any) -> set[str]:
     return found
 
 
+NO_VALUE = object()
+
+
+def parameter_values(template: dict[str, Any], **overrides: str) -> dict[str, str]:
+    """Every parameter's value for a deploy: its default unless overridden."""
+    values = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+    unknown = set(overrides) - set(values)
+    assert not unknown, f"not template parameters: {unknown}"
+    return {**values, **overrides}
+
+
+def holds(expr: Any, values: dict[str, str], conditions: dict[str, Any]) -> bool:
+    """A condition function (Fn::Equals/Not/And/Or, Condition) evaluated on parameter values."""
+    ((function, argument),) = expr.items()
+    if function == "Condition":
+        return holds(conditions[argument], values, conditions)
+    if function == "Fn::Equals":
+        left, right = (values[a["Ref"]] if isinstance(a, dict) else str(a) for a in argument)
+        return left == right
+    if function == "Fn::Not":
+        return not holds(argument[0], values, conditions)
+    if function == "Fn::Or":
+        return any(holds(a, values, conditions) for a in argument)
+    if function == "Fn::And":
+        return all(holds(a, values, conditions) for a in argument)
+    raise AssertionError(f"no evaluator for {function}")
+
+
+def resolve_ifs(node: Any, truth: dict[str, bool]) -> Any:
+    """The node with each Fn::If replaced by its chosen branch; AWS::NoValue drops the key."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, when_true, when_false = node["Fn::If"]
+            return resolve_ifs(when_true if truth[name] else when_false, truth)
+        if node == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
+        resolved = {key: resolve_ifs(value, truth) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not NO_VALUE}
+    if isinstance(node, list):
+        return [v for v in (resolve_ifs(item, truth) for item in node) if v is not NO_VALUE]
+    return node
+
+
+def deployed(template: dict[str, Any], **overrides: str) -> dict[str, Any]:
+    """What a deploy with these parameters creates: Globals, Resources and Outputs whose
+    condition holds, with every Fn::If resolved."""
+    values = parameter_values(template, **overrides)
+    truth = {
+        name: holds(expr, values, template["Conditions"]) for name, expr in template["Conditions"].items()
+    }
+    sections = {
+        section: {
+            name: item
+            for name, item in template[section].items()
+            if "Condition" not in item or truth[item["Condition"]]
+        }
+        for section in ("Resources", "Outputs")
+    }
+    stack: dict[str, Any] = resolve_ifs({"Globals": template["Globals"], **sections}, truth)
+    return stack
+
+
+def failed_rule_assertions(template: dict[str, Any], **overrides: str) -> list[str]:
+    """The AssertDescription of each CloudFormation Rule assertion these parameters break."""
+    values = parameter_values(template, **overrides)
+    failures = []
+    for rule in template.get("Rules", {}).values():
+        if "RuleCondition" in rule and not holds(rule["RuleCondition"], values, template["Conditions"]):
+            continue
+        failures += [
+            a["AssertDescription"]
+            for a in rule["Assertions"]
+            if not holds(a["Assert"], values, template["Conditions"])
+        ]
+    return failures
+
+
+def site_config(outputs: dict[str, str], tmp_path: Path) -> dict[str, Any]:
+    """web/dist/config.json as `make deploy` writes it from these stack outputs (the same
+    script, printed from the Makefile)."""
+    script = subprocess.run(
+        [
+            "make",
+            "-s",
+            "--no-print-directory",
+            "--eval=print-site-config-py: ; @printf '%s\\n' \"$$site_config_py\"",
+            "print-site-config-py",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "json.dump" in script, script
+    described = json.dumps([{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()])
+    target = tmp_path / "config.json"
+    subprocess.run(
+        [sys.executable, "-c", script, str(target)], input=described, text=True, check=True, cwd=tmp_path
+    )
+    loaded: dict[str, Any] = json.loads(target.read_text())
+    return loaded
+
+
 def uv_binary() -> str:
     found = os.environ.get("UV") or shutil.which("uv")
     if found:
@@ -246,9 +349,11 @@ def test_stripped_extensions_still_export_their_init_and_library_paths(layer: Pa
             [nm, "-D", "--defined-only", str(extension)], capture_output=True, text=True
         )
         assert f" PyInit_{module}\n" in exported.stdout, f"{extension} lost PyInit_{module}"
-    numpy_core = next((layer / "numpy" / "_core").glob("_multiarray_umath.*.so"))
-    dynamic = subprocess.run([readelf, "-d", str(numpy_core)], capture_output=True, text=True).stdout
-    assert "$ORIGIN/../../numpy.libs" in dynamic
+    # The stable-ABI extension (cryptography's Rust core, behind the bearer-token check) too.
+    (rust,) = (layer / "cryptography" / "hazmat" / "bindings").glob("_rust.abi3.so")
+    exported = subprocess.run([nm, "-D", "--defined-only", str(rust)], capture_output=True, text=True)
+    assert " PyInit__rust\n" in exported.stdout
+    assert not list(layer.glob("*.libs")), "a .libs folder would need its RPATH checked here"
 
 
 def test_layer_holds_every_runtime_package_with_its_metadata(layer: Path) -> None:
@@ -268,10 +373,11 @@ def test_layer_holds_every_runtime_package_with_its_metadata(layer: Path) -> Non
         "boto3/__init__.py",
         "botocore/__init__.py",
         "tavily/__init__.py",
-        "bm25s/__init__.py",
-        "numpy/__init__.py",
+        "jwt/__init__.py",  # PyJWT: the bearer-token check (bm25s left with 465b004)
+        "cryptography/__init__.py",  # its RS256 keys
     ):
         assert (layer / module).is_file(), f"{module} is missing from the layer"
+    assert not (layer / "numpy").exists(), "numpy is trimmed: nothing the app imports needs it"
     # importlib.metadata (langchain's version lookups, opentelemetry's entry points) reads these.
     for dist in ("langgraph", "langchain_aws", "langchain_core", "opentelemetry_api"):
         (info,) = layer.glob(f"{dist}-*.dist-info")
@@ -387,14 +493,18 @@ import wayfarer
 for module in pkgutil.walk_packages(wayfarer.__path__, "wayfarer."):
     if module.name != "wayfarer.lambda_handler":  # builds AWS clients at import
         importlib.import_module(module.name)
-import mangum, uvicorn, zstandard, numpy, boto3
+import mangum, uvicorn, zstandard, boto3, jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
 from langchain_aws import ChatBedrockConverse
 from aws_lambda_powertools.utilities.parser.models import LambdaFunctionUrlModel
 from langgraph_checkpoint_aws import DynamoDBSaver
 from wayfarer.api import create_app
 create_app()
 assert zstandard.backend == "cext", zstandard.backend
-assert float(numpy.dot(numpy.ones(3), numpy.ones(3))) == 3.0
+assert "numpy" not in sys.modules  # trimmed from the layer: nothing the app runs imports it
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+token = jwt.encode({{"sub": "x"}}, key, algorithm="RS256")
+assert jwt.decode(token, key.public_key(), algorithms=["RS256"])["sub"] == "x"
 session = boto3.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
 for service in {services!r}:
     session.client(service)
@@ -413,7 +523,7 @@ def test_stream_function_streams_through_the_web_adapter(template: dict[str, Any
     stream = template["Resources"]["StreamFunction"]["Properties"]
     assert stream["Handler"] == "run.sh"
     assert stream["FunctionUrlConfig"]["InvokeMode"] == "RESPONSE_STREAM"
-    assert stream["FunctionUrlConfig"]["AuthType"] == {"Ref": "AuthType"}
+    assert stream["FunctionUrlConfig"]["AuthType"] == {"Fn::If": ["AuthIam", "AWS_IAM", "NONE"]}
     env = stream["Environment"]["Variables"]
     assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
     assert env["AWS_LWA_INVOKE_MODE"] == "response_stream"
@@ -464,6 +574,8 @@ def test_checkpoint_table_has_the_saver_key_schema_and_ttl(template: dict[str, A
     assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} == {
         ("PK", "S"),
         ("SK", "S"),
+        ("owner", "S"),  # the owner-updated index
+        ("updated_at", "S"),
     }
     assert table["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
@@ -482,6 +594,11 @@ def test_app_environment_names_are_fields_of_the_settings(template: dict[str, An
         "offload_bucket",
         "ttl_days",
         "deadline_margin_seconds",
+        "auth_mode",
+        "auth_issuer",
+        "auth_audience",
+        "auth_jwks_url",
+        "auth_allow_none_in_lambda",
     }
     assert names <= set(Settings.model_fields), names - set(Settings.model_fields)
     assert env["WAYFARER_MODEL_PROVIDER"] == "bedrock"
@@ -517,14 +634,226 @@ def test_bedrock_grant_covers_a_model_id_and_an_inference_profile(template: dict
     assert "bedrock:*::foundation-model/${Vendor}.${Model}" in arns
 
 
-def test_public_url_permissions_exist_only_when_auth_is_none(template: dict[str, Any]) -> None:
-    assert template["Parameters"]["AuthType"]["Default"] == "AWS_IAM"
-    assert template["Conditions"]["PublicUrls"] == {"Fn::Equals": [{"Ref": "AuthType"}, "NONE"]}
+def test_public_url_permissions_exist_only_when_the_urls_are_public(template: dict[str, Any]) -> None:
+    assert template["Conditions"]["PublicUrls"] == {"Fn::Not": [{"Condition": "AuthIam"}]}
     public = {name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Permission"}
     assert len(public) == 4
     for resource in public.values():
         assert resource["Condition"] == "PublicUrls"
         assert resource["Properties"]["Principal"] == "*"
+    for mode in ("cognito", "jwt", "none"):
+        assert set(public) <= set(deployed(template, AuthMode=mode)["Resources"]), mode
+    assert not set(public) & set(deployed(template, AuthMode="iam")["Resources"])
+
+
+# ------------------------------------------------------------------ auth (AuthMode)
+
+COGNITO_ISSUER = {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"}
+AUTH_ENVIRONMENT = {
+    # AuthMode: (WAYFARER_AUTH_MODE, _ISSUER, _AUDIENCE, _ALLOW_NONE_IN_LAMBDA); None = not set
+    "cognito": ("jwt", COGNITO_ISSUER, {"Ref": "UserPoolClient"}, None),
+    "jwt": ("jwt", {"Ref": "JwtIssuer"}, {"Ref": "JwtAudience"}, None),
+    "iam": ("none", None, None, "true"),
+    "none": ("none", None, None, "true"),
+}
+
+
+def test_auth_mode_defaults_to_cognito_and_replaces_auth_type(template: dict[str, Any]) -> None:
+    parameters = template["Parameters"]
+    assert "AuthType" not in parameters
+    assert parameters["AuthMode"]["Default"] == "cognito"
+    assert parameters["AuthMode"]["AllowedValues"] == ["cognito", "jwt", "iam", "none"]
+    assert parameters["JwtIssuer"]["Default"] == parameters["JwtAudience"]["Default"] == ""
+    assert parameters["JwtJwksUrl"]["Default"] == ""
+    assert parameters["AllowSelfSignUp"]["Default"] == "false"
+    assert "spend cap" in parameters["ReservedConcurrency"]["Description"]
+
+
+@pytest.mark.parametrize("mode", list(AUTH_ENVIRONMENT))
+def test_function_urls_check_sigv4_only_in_iam_mode(template: dict[str, Any], mode: str) -> None:
+    resources = deployed(template, AuthMode=mode)["Resources"]
+    for name in ("StreamFunction", "ApiFunction"):
+        auth_type = resources[name]["Properties"]["FunctionUrlConfig"]["AuthType"]
+        assert auth_type == ("AWS_IAM" if mode == "iam" else "NONE"), (name, auth_type)
+
+
+@pytest.mark.parametrize("mode", list(AUTH_ENVIRONMENT))
+def test_both_functions_get_the_auth_settings_of_the_mode(template: dict[str, Any], mode: str) -> None:
+    stack = deployed(template, AuthMode=mode)
+    env = stack["Globals"]["Function"]["Environment"]["Variables"]
+    names = ("MODE", "ISSUER", "AUDIENCE", "ALLOW_NONE_IN_LAMBDA")
+    assert tuple(env.get(f"WAYFARER_AUTH_{name}") for name in names) == AUTH_ENVIRONMENT[mode]
+    assert "WAYFARER_AUTH_JWKS_URL" not in env  # the app's default, {issuer}/.well-known/jwks.json
+    for name in ("StreamFunction", "ApiFunction"):  # Globals only: no function overrides them
+        own = stack["Resources"][name]["Properties"].get("Environment", {}).get("Variables", {})
+        assert not [key for key in own if key.startswith("WAYFARER_AUTH_")], name
+
+
+@pytest.mark.parametrize("mode", list(AUTH_ENVIRONMENT))
+def test_a_jwks_url_is_passed_only_in_jwt_mode(template: dict[str, Any], mode: str) -> None:
+    jwks = "https://issuer.example.com/oauth2/v1/keys"
+    env = deployed(template, AuthMode=mode, JwtJwksUrl=jwks)["Globals"]["Function"]["Environment"][
+        "Variables"
+    ]
+    assert env.get("WAYFARER_AUTH_JWKS_URL") == ({"Ref": "JwtJwksUrl"} if mode == "jwt" else None)
+
+
+@pytest.mark.parametrize("mode", ["jwt", "iam", "none"])
+def test_only_cognito_mode_creates_or_names_the_user_pool(template: dict[str, Any], mode: str) -> None:
+    cognito = deployed(template, AuthMode="cognito")
+    assert {"UserPool", "UserPoolClient"} <= set(cognito["Resources"])
+    stack = deployed(template, AuthMode=mode)
+    assert not {"UserPool", "UserPoolClient"} & set(stack["Resources"])
+    assert not referenced_names(stack) & {"UserPool", "UserPoolClient"}
+
+
+def test_user_pool_signs_in_by_email_with_a_strong_password(template: dict[str, Any]) -> None:
+    pool = template["Resources"]["UserPool"]
+    assert pool["Type"] == "AWS::Cognito::UserPool"
+    assert pool["Condition"] == "AuthCognito"
+    assert template["Conditions"]["AuthCognito"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "cognito"]}
+    properties = pool["Properties"]
+    assert properties["UsernameAttributes"] == ["email"]
+    assert properties["UsernameConfiguration"] == {"CaseSensitive": False}
+    assert properties["AutoVerifiedAttributes"] == ["email"]
+    policy = properties["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12
+    assert all(policy[f"Require{kind}"] is True for kind in ("Uppercase", "Lowercase", "Numbers", "Symbols"))
+    assert properties["MfaConfiguration"] in ("OFF", "OPTIONAL")
+    # A deploy never deletes the accounts (make destroy does, explicitly).
+    assert pool["DeletionPolicy"] == pool["UpdateReplacePolicy"] == "Retain"
+    assert "delete-user-pool" in (REPO_ROOT / "Makefile").read_text()
+
+
+@pytest.mark.parametrize(("self_sign_up", "admin_only"), [("false", True), ("true", False)])
+def test_only_admins_create_users_unless_self_sign_up_is_allowed(
+    template: dict[str, Any], self_sign_up: str, admin_only: bool
+) -> None:
+    pool = deployed(template, AllowSelfSignUp=self_sign_up)["Resources"]["UserPool"]["Properties"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is admin_only
+
+
+def test_app_client_is_public_with_password_srp_and_refresh(template: dict[str, Any]) -> None:
+    client = template["Resources"]["UserPoolClient"]
+    assert client["Type"] == "AWS::Cognito::UserPoolClient"
+    assert client["Condition"] == "AuthCognito"
+    properties = client["Properties"]
+    assert properties["UserPoolId"] == {"Ref": "UserPool"}
+    assert properties["GenerateSecret"] is False
+    assert sorted(properties["ExplicitAuthFlows"]) == [
+        "ALLOW_REFRESH_TOKEN_AUTH",
+        "ALLOW_USER_PASSWORD_AUTH",
+        "ALLOW_USER_SRP_AUTH",
+    ]
+    units = properties["TokenValidityUnits"]
+    assert (properties["AccessTokenValidity"], units["AccessToken"]) == (1, "hours")
+    assert (properties["RefreshTokenValidity"], units["RefreshToken"]) == (30, "days")
+    assert properties["PreventUserExistenceErrors"] == "ENABLED"
+    assert "AllowedOAuthFlows" not in properties  # no hosted UI, no redirect URLs to keep safe
+
+
+def test_jwt_mode_refuses_to_deploy_without_issuer_and_audience(template: dict[str, Any]) -> None:
+    issuer = "https://issuer.example.com/"
+    assert len(failed_rule_assertions(template, AuthMode="jwt")) == 2
+    (missing,) = failed_rule_assertions(template, AuthMode="jwt", JwtIssuer=issuer)
+    assert "JwtAudience" in missing
+    (missing,) = failed_rule_assertions(template, AuthMode="jwt", JwtAudience="api")
+    assert "JwtIssuer" in missing
+    assert failed_rule_assertions(template, AuthMode="jwt", JwtIssuer=issuer, JwtAudience="api") == []
+    for mode in ("cognito", "iam", "none"):
+        assert failed_rule_assertions(template, AuthMode=mode) == [], mode
+    assert re.fullmatch(template["Parameters"]["JwtIssuer"]["AllowedPattern"], issuer)
+    assert not re.fullmatch(template["Parameters"]["JwtIssuer"]["AllowedPattern"], "http://issuer")
+
+
+@pytest.mark.parametrize(
+    ("mode", "auth_outputs"),
+    [
+        ("cognito", {"AuthMode", "AuthIssuer", "UserPoolId", "UserPoolClientId", "AuthRegion"}),
+        ("jwt", {"AuthMode", "AuthIssuer"}),
+        ("iam", {"AuthMode"}),
+        ("none", {"AuthMode"}),
+    ],
+)
+def test_outputs_tell_the_site_how_to_sign_in(
+    template: dict[str, Any], mode: str, auth_outputs: set[str]
+) -> None:
+    outputs = deployed(template, AuthMode=mode)["Outputs"]
+    auth = {"AuthMode", "AuthIssuer", "UserPoolId", "UserPoolClientId", "AuthRegion"}
+    assert set(outputs) & auth == auth_outputs
+    assert outputs["AuthMode"]["Value"] == {"Ref": "AuthMode"}
+    if mode == "cognito":
+        assert outputs["AuthIssuer"]["Value"] == COGNITO_ISSUER
+        assert outputs["UserPoolId"]["Value"] == {"Ref": "UserPool"}
+        assert outputs["UserPoolClientId"]["Value"] == {"Ref": "UserPoolClient"}
+        assert outputs["AuthRegion"]["Value"] == {"Ref": "AWS::Region"}
+    if mode == "jwt":
+        assert outputs["AuthIssuer"]["Value"] == {"Ref": "JwtIssuer"}
+
+
+def test_deploy_writes_the_cognito_sign_in_into_config_json(tmp_path: Path) -> None:
+    urls = {
+        "ApiUrl": "https://api.lambda-url.us-east-1.on.aws/",
+        "StreamUrl": 'https://stream.lambda-url.us-east-1.on.aws/?"quoted"',
+        "SiteUrl": "https://d111.cloudfront.net",
+    }
+    cognito = {
+        "AuthMode": "cognito",
+        "AuthIssuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc",
+        "UserPoolId": "eu-west-1_Abc",
+        "UserPoolClientId": "4example",
+        "AuthRegion": "eu-west-1",
+    }
+    assert site_config({**urls, **cognito}, tmp_path) == {
+        "apiUrl": urls["ApiUrl"],
+        "streamUrl": urls["StreamUrl"],  # escaped in the file, intact when parsed
+        "auth": {
+            "type": "cognito",
+            "region": "eu-west-1",
+            "userPoolId": "eu-west-1_Abc",
+            "clientId": "4example",
+        },
+    }
+    for other in ({"AuthMode": "jwt", "AuthIssuer": "https://issuer.example.com/"}, {"AuthMode": "iam"}):
+        assert site_config({**urls, **other}, tmp_path) == {
+            "apiUrl": urls["ApiUrl"],
+            "streamUrl": urls["StreamUrl"],
+        }
+
+
+def test_function_urls_let_the_site_send_its_token_and_read_retry_after(template: dict[str, Any]) -> None:
+    client = (REPO_ROOT / "web" / "src" / "api" / "client.ts").read_text()
+    methods_used = set(re.findall(r"""(?:request\(|method:\s*)['"]([A-Z]+)['"]""", client))
+    assert {"GET", "POST", "DELETE"} <= methods_used, methods_used
+    for name in ("StreamFunction", "ApiFunction"):
+        cors = template["Resources"][name]["Properties"]["FunctionUrlConfig"]["Cors"]
+        assert set(cors["AllowMethods"]) == methods_used, name
+        assert {"authorization", "content-type", "last-event-id"} <= set(cors["AllowHeaders"]), name
+        assert {"retry-after", "content-location", "location"} <= set(cors["ExposeHeaders"]), name
+    csp = template["Resources"]["SiteSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]
+    connect_src = csp["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    assert "https://cognito-idp.${AWS::Region}.amazonaws.com" in connect_src  # sign-in (InitiateAuth)
+
+
+def test_table_indexes_each_users_threads_by_last_update(template: dict[str, Any]) -> None:
+    table = template["Resources"]["CheckpointTable"]["Properties"]
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index == {
+        "IndexName": "owner-updated",
+        "KeySchema": [
+            {"AttributeName": "owner", "KeyType": "HASH"},
+            {"AttributeName": "updated_at", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    policies = template["Resources"]["FunctionRole"]["Properties"]["Policies"]
+    statements = [
+        s for p in policies if p["PolicyName"] == "checkpoints" for s in p["PolicyDocument"]["Statement"]
+    ]
+    assert {
+        "Action": "dynamodb:Query",
+        "Resource": {"Fn::Sub": "${CheckpointTable.Arn}/index/owner-updated"},
+    } in [{k: s[k] for k in ("Action", "Resource")} for s in statements]
 
 
 def test_every_boto3_client_of_the_app_keeps_its_service_model_in_the_layer() -> None:
