@@ -14,7 +14,7 @@ help:
 	@echo "make dev     run the app locally (dynalite + s3rver + offline model) on http://127.0.0.1:2024"
 	@echo "             INSTANCES=2 runs two app processes (ports 2024, 2025) on the same data"
 	@echo "make test    lint, type-check and test everything (what CI runs)"
-	@echo "make bench   print the benchmark tables (stream + cold start)"
+	@echo "make bench   print the benchmark tables (stream, durable runs, cold start)"
 
 # ---------------------------------------------------------------- set-up
 # Idempotent: a fresh machine gets uv, the locked Python env and the locked npm tools.
@@ -36,9 +36,10 @@ node_modules/.installed: package.json package-lock.json
 # INSTANCES app processes on PORT, PORT+1, ... share one dynalite and one s3rver.
 PORT ?= 2024
 INSTANCES ?= 1
+AUTH ?= none
 .PHONY: dev
 dev: setup web-build
-	$(PY) python -m wayfarer.devstack --port $(PORT) --instances $(INSTANCES)
+	$(PY) python -m wayfarer.devstack --port $(PORT) --instances $(INSTANCES) --auth $(AUTH)
 
 # ---------------------------------------------------------------- web
 # npm scripts of web/: build, typecheck, lint, test (vitest), e2e (Playwright + Debian chromium).
@@ -62,8 +63,16 @@ web-test: web-setup chromium
 	cd web && npm run typecheck && npm run lint && npm run test && npm run build && npm run e2e
 
 # ---------------------------------------------------------------- quality
-.PHONY: test lint typecheck pytest
-test: setup lint typecheck pytest web-test
+.PHONY: test lint typecheck pytest audit
+test: setup lint typecheck pytest web-test audit
+
+# Known vulnerabilities in the locked runtime dependencies (.ci/audit.py says what fails).
+audit: setup web-setup
+	@mkdir -p .build
+	$(UV) export --frozen --no-dev --no-emit-project --no-hashes --no-header --no-annotate -o .build/requirements.txt >/dev/null
+	$(PY) pip-audit -r .build/requirements.txt --disable-pip --no-deps --progress-spinner off -f json -o .build/pip-audit.json >/dev/null 2>&1 || true
+	cd web && npm audit --omit=dev --audit-level=critical --json > ../.build/npm-audit.json 2>/dev/null || true
+	$(PY) python .ci/audit.py .build/pip-audit.json .build/npm-audit.json
 
 lint:
 	$(PY) ruff check functions tests bench
@@ -79,6 +88,7 @@ pytest:
 .PHONY: bench bench-cold
 bench: setup
 	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.run_stream
+	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.durable_runs
 	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.cold_start
 
 bench-cold: setup
@@ -89,7 +99,7 @@ bench-cold: setup
 # checkov and awscli pin boto3 ranges that cannot share one environment, nor the app's);
 # `uv run` installs each from its uv.lock on first use. Docker is not needed: the layer builds
 # through layers/Makefile with a cross-platform install. Override per call, e.g.
-#   make deploy PARAMS="AuthType=NONE ReservedConcurrency=5" STACK=wayfarer-dev REGION=eu-west-1
+#   make deploy PARAMS="AuthMode=none ReservedConcurrency=5" STACK=wayfarer-dev REGION=eu-west-1
 STACK ?= wayfarer
 REGION ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1)
 PARAMS ?=
@@ -101,6 +111,25 @@ AWS := $(call tool,aws,aws) --region $(REGION)
 stack_output = $(AWS) cloudformation describe-stacks --stack-name $(STACK) \
 	--query "Stacks[0].Outputs[?OutputKey=='$(1)'].OutputValue" --output text
 
+# web/dist/config.json from the stack's outputs (describe-stacks' Outputs list on stdin): where
+# the API is and, with AuthMode=cognito, where the site signs in. json.dump escapes every value.
+define site_config_py
+import json, sys
+outputs = {o["OutputKey"]: o["OutputValue"] for o in json.load(sys.stdin) or []}
+config = {"apiUrl": outputs["ApiUrl"], "streamUrl": outputs["StreamUrl"]}
+if outputs.get("AuthMode") == "cognito":
+    config["auth"] = {
+        "type": "cognito",
+        "region": outputs["AuthRegion"],
+        "userPoolId": outputs["UserPoolId"],
+        "clientId": outputs["UserPoolClientId"],
+    }
+with open(sys.argv[1], "w") as out:
+    json.dump(config, out)
+    out.write("\n")
+endef
+export site_config_py
+
 .PHONY: build deploy destroy template-check
 build: | $(UV)
 	$(SAM) build
@@ -109,10 +138,10 @@ deploy: build
 	$(SAM) deploy --stack-name $(STACK) --region $(REGION) $(if $(PARAMS),--parameter-overrides $(PARAMS))
 	@if [ -f web/package.json ]; then $(MAKE) --no-print-directory web-build; fi
 	@if [ ! -d web/dist ]; then echo "no web/dist: the stack is up, the site was not uploaded"; exit 0; fi; \
-	api="$$($(call stack_output,ApiUrl))"; stream="$$($(call stack_output,StreamUrl))"; \
-	bucket="$$($(call stack_output,SiteBucketName))"; dist="$$($(call stack_output,DistributionId))"; \
-	printf '{"apiUrl": "%s", "streamUrl": "%s"}\n' "$$api" "$$stream" > web/dist/config.json; \
+	$(AWS) cloudformation describe-stacks --stack-name $(STACK) --query "Stacks[0].Outputs" --output json \
+		| python3 -c "$$site_config_py" web/dist/config.json; \
 	echo "web/dist/config.json: $$(cat web/dist/config.json)"; \
+	bucket="$$($(call stack_output,SiteBucketName))"; dist="$$($(call stack_output,DistributionId))"; \
 	if [ -d web/dist/assets ]; then \
 		$(AWS) s3 sync web/dist/assets "s3://$$bucket/assets" --cache-control "public, max-age=31536000, immutable"; fi; \
 	$(AWS) s3 sync web/dist "s3://$$bucket" --exclude "assets/*" --cache-control "no-cache"; \
@@ -120,7 +149,8 @@ deploy: build
 	$(AWS) cloudfront create-invalidation --distribution-id "$$dist" --paths "/*" --query Invalidation.Id --output text; \
 	echo "site: $$($(call stack_output,SiteUrl))"
 
-# Asks first (YES=1 skips the question): the buckets are emptied before the stack goes.
+# Asks first (YES=1 skips the question): the buckets are emptied before the stack goes, and the
+# user pool (DeletionPolicy Retain, so that no deploy deletes the accounts) is deleted after it.
 destroy: | $(UV)
 	@if [ "$(YES)" != 1 ]; then read -r -p "Delete stack $(STACK) in $(REGION) and all its data? [y/N] " answer; \
 		[ "$$answer" = y ] || [ "$$answer" = Y ] || { echo "kept"; exit 1; }; fi
@@ -128,7 +158,10 @@ destroy: | $(UV)
 		bucket="$$($(call stack_output,$$output) 2>/dev/null || true)"; \
 		if [ -n "$$bucket" ] && [ "$$bucket" != None ]; then $(AWS) s3 rm "s3://$$bucket" --recursive --quiet; fi; \
 	done
-	$(SAM) delete --stack-name $(STACK) --region $(REGION) --no-prompts
+	@pool="$$($(call stack_output,UserPoolId) 2>/dev/null || true)"; \
+	$(SAM) delete --stack-name $(STACK) --region $(REGION) --no-prompts; \
+	if [ -n "$$pool" ] && [ "$$pool" != None ]; then \
+		$(AWS) cognito-idp delete-user-pool --user-pool-id "$$pool" && echo "deleted user pool $$pool"; fi
 
 # What CI can prove without an AWS account: the template is valid SAM/CloudFormation, passes
 # cfn-lint and checkov (0 failed; each skip is justified next to its resource), and builds.
