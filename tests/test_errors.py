@@ -47,6 +47,10 @@ def test_message_over_8000_characters_is_422_and_says_the_limit(client: httpx.Cl
 def test_malformed_json_and_bad_fields_are_422(client: httpx.Client) -> None:
     bad_json = client.post("/runs/stream", content=b"{not json", headers={"content-type": "application/json"})
     assert bad_json.status_code == 422
+    latin1 = client.post(
+        "/runs/stream", content=b'{"message": "\xe9"}', headers={"content-type": "application/json"}
+    )
+    assert latin1.status_code == 422 and "UTF-8" in latin1.json()["detail"]
     assert client.post("/runs/stream", json=run_body(message="Rome", max_revisions=9)).status_code == 422
     assert client.post("/runs/stream", json={"thread_id": "has space", "message": "Rome"}).status_code == 422
     assert client.post("/threads", json={"thread_id": "x" * 65}).status_code == 422

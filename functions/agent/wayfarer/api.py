@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wayfarer.api_docs import install_api_docs
 from wayfarer.auth import Caller, CurrentCaller
@@ -32,6 +33,7 @@ from wayfarer.sse import HEADERS, HEARTBEAT, MEDIA_TYPE, encode_event
 from wayfarer.table_keys import ThreadRef
 
 logger = Logger(service="wayfarer", child=True)
+BODY_PARSE_ERROR = "There was an error parsing the body"
 DEFAULTS = Settings.model_construct()  # limits for the request models (one source: settings)
 
 
@@ -190,6 +192,12 @@ def create_app(
         # surrogate that cannot even be encoded. Say where and what, not the input.
         errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:  # FastAPI's words for it
+            return JSONResponse({"detail": "The request body is not valid JSON in UTF-8."}, status_code=422)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(ClientError)
     @app.exception_handler(BotoCoreError)
