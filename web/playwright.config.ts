@@ -2,6 +2,8 @@ import { defineConfig } from '@playwright/test';
 
 // Real headless Chromium from Debian (/usr/bin/chromium; `make chromium` installs it) against
 // the real local stack, which e2e/global-setup.ts starts on a free port. No browser download.
+// Two projects: `app` (no sign-in, the global setup's stack) and `auth` (auth.spec.ts, which
+// starts its own stack with sign-in on: a local Cognito pool with two demo users).
 export const CHROMIUM = process.env.WAYFARER_CHROMIUM ?? '/usr/bin/chromium';
 
 export default defineConfig({
@@ -15,6 +17,10 @@ export default defineConfig({
   timeout: 180_000,
   expect: { timeout: 30_000 },
   reporter: [['list']],
+  projects: [
+    { name: 'app', testIgnore: /auth\.spec\.ts$/ },
+    { name: 'auth', testMatch: /auth\.spec\.ts$/ },
+  ],
   use: {
     browserName: 'chromium',
     headless: true,

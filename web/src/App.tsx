@@ -1,11 +1,11 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 
-import type { Thread } from './api/types';
 import { ChatLog } from './components/ChatLog';
 import { Composer } from './components/Composer';
 import { GraphView } from './components/GraphView';
 import { LiveAnnouncer } from './components/LiveAnnouncer';
 import { ThreadList } from './components/ThreadList';
+import { UserBadge } from './components/UserBadge';
 import { WorkPanels } from './components/WorkPanels';
 import { useApiClient } from './hooks/useApiClient';
 import { useRunSettings } from './hooks/useRunSettings';
@@ -33,13 +33,8 @@ export function App() {
   const health = useServerHealth(client);
   const [threadId, selectThread] = useSelectedThread();
   const threads = useThreads(client);
-  const { remember, refreshOne } = threads;
   // The list shows each thread as the server last said, whichever part of the screen asked.
-  const onThread = useCallback(
-    (thread: Thread) => remember(thread.thread_id, { status: thread.status, updatedAt: thread.updated_at }),
-    [remember],
-  );
-  const onRunning = useCallback((id: string) => remember(id, { status: 'busy' }), [remember]);
+  const { seen: onThread, running: onRunning, settled: onSettled } = threads;
   const { view, dispatch, refreshState } = useThread(client, threadId, onThread);
   const [settings, changeSettings] = useRunSettings(view.threadId, view.values.max_revisions);
   const edits = useStateEdits(client, threadId, view.values, dispatch);
@@ -47,17 +42,11 @@ export function App() {
     client,
     threadId,
     { threadId: view.threadId, runId: view.follow },
-    { dispatch, refreshState, onRunning, onSettled: refreshOne },
+    { dispatch, refreshState, onRunning, onSettled },
   );
   const [text, setText] = useState('');
   const [starting, setStarting] = useState(false);
   const [threadsOpen, setThreadsOpen] = useState(false);
-
-  // A thread opened from a link joins the recent list, titled by its task.
-  const loadedTask = view.values.task;
-  useEffect(() => {
-    if (view.threadId && loadedTask) remember(view.threadId, { title: loadedTask });
-  }, [remember, view.threadId, loadedTask]);
 
   const open = (id: string | null) => {
     selectThread(id);
@@ -67,7 +56,9 @@ export function App() {
   const newThread = async () => {
     try {
       const thread = await client.createThread();
-      threads.remember(thread.thread_id, { status: thread.status, updatedAt: thread.updated_at });
+      threads.seen(thread);
+      // A new thread is empty: ready for a task at once, while it is read back.
+      dispatch({ type: 'reset', threadId: thread.thread_id });
       open(thread.thread_id);
     } catch (error) {
       dispatch({
@@ -113,7 +104,7 @@ export function App() {
     } finally {
       setStarting(false);
     }
-    threads.remember(id, { title: mode === 'start' ? message : undefined });
+    threads.running(id, mode === 'start' ? message : undefined);
     setText('');
     await run.send({
       threadId: id,
@@ -178,15 +169,21 @@ export function App() {
             </span>
           )}
         </span>
+        <UserBadge onSigningOut={() => selectThread(null, { replace: true })} />
       </header>
       <div className="layout">
         <aside id="sidebar" className={threadsOpen ? 'sidebar open' : 'sidebar'}>
           <ThreadList
             threads={threads.threads}
             currentId={threadId}
+            hasMore={threads.hasMore}
+            loading={threads.loading}
+            listProblem={threads.problem}
             onSelect={open}
             onNew={() => void newThread()}
             onDelete={deleteThread}
+            onLoadMore={() => void threads.loadMore()}
+            onReload={() => void threads.refresh()}
           />
         </aside>
         <main className="main">

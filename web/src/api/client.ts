@@ -1,5 +1,6 @@
 // The HTTP API of docs/api.md: typed calls for threads and their state, and the run stream.
 import { sleep } from '../lib/sleep';
+import { withBearer, type TokenSource } from './bearer';
 import { abortError, readServerEvents, StreamProtocolError } from './sse';
 import type {
   ResyncEvent,
@@ -9,6 +10,7 @@ import type {
   StateEdit,
   StreamEvent,
   Thread,
+  ThreadPage,
   ThreadState,
 } from './types';
 import { isFinalEvent } from './types';
@@ -54,6 +56,8 @@ export interface ApiClientOptions {
    * the cloud); defaults to apiUrl. */
   streamUrl?: string | undefined;
   fetch?: typeof fetch | undefined;
+  /** Signed-in users: every request and stream carries this source's bearer token. */
+  tokens?: TokenSource | undefined;
   /** Rejoins of a broken run stream in a row that bring nothing new, before giving up. */
   rejoinAttempts?: number | undefined;
   /** The pause before the first rejoin; it doubles with each failed one. */
@@ -109,7 +113,8 @@ export class ApiClient {
     this.apiUrl = options.apiUrl ?? '';
     this.streamUrl = options.streamUrl || this.apiUrl;
     // Bound: calling an unbound window.fetch throws "Illegal invocation".
-    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.fetchImpl = options.tokens ? withBearer(fetchImpl, options.tokens) : fetchImpl;
     this.rejoinAttempts = options.rejoinAttempts ?? REJOIN_ATTEMPTS;
     this.rejoinDelayMs = options.rejoinDelayMs ?? REJOIN_DELAY_MS;
   }
@@ -128,6 +133,14 @@ export class ApiClient {
 
   health(): Promise<{ status: string; model: string; research: string }> {
     return this.request('GET', '/health');
+  }
+
+  /** The caller's threads, newest activity first, `limit` at a time; `cursor` is the previous
+   * page's `next_cursor` (null on the last page). */
+  listThreads({ limit = 20, cursor = null }: { limit?: number; cursor?: string | null } = {}): Promise<ThreadPage> {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (cursor) query.set('cursor', cursor);
+    return this.request('GET', `/threads?${query}`);
   }
 
   createThread(input: { thread_id?: string; metadata?: Record<string, unknown> } = {}): Promise<Thread> {
@@ -240,8 +253,9 @@ export class ApiClient {
     if (!threadId || !runId) return { kind: 'gone', reason: 'The run is not known yet.' };
     let response: Response;
     try {
-      // The position rides in the query, not in a Last-Event-ID header: a GET without custom
-      // headers needs no CORS preflight when the stream URL is another origin.
+      // The position rides in the query, not in a Last-Event-ID header: without sign-in, a GET
+      // without custom headers needs no CORS preflight when the stream URL is another origin.
+      // (With sign-in, Authorization makes it preflighted anyway; the function URL allows it.)
       response = await this.fetchImpl(joinUrl(this.streamUrl, `${runPath(threadId, runId)}/stream?after=${after}`), {
         headers: { Accept: 'text/event-stream' },
         signal: signal ?? null,

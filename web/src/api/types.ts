@@ -20,6 +20,15 @@ export interface Thread {
   error?: string | null;
   /** The running run while status is busy, else the thread's most recent run (null: none yet). */
   run_id?: string | null;
+  /** The thread's writing task (null before its first run). */
+  title?: string | null;
+}
+
+/** GET /threads: one page of the caller's threads, newest activity first. */
+export interface ThreadPage {
+  threads: Thread[];
+  /** Pass as `cursor` for the next page; null on the last one. */
+  next_cursor: string | null;
 }
 
 export type RunStatus = 'running' | 'interrupted' | 'complete' | 'error' | 'cancelled';

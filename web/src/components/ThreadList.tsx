@@ -1,25 +1,42 @@
 import { useState } from 'react';
 
-import type { RecentThread } from '../hooks/useThreads';
+import type { ListedThread } from '../hooks/useThreads';
 
 interface ThreadListProps {
-  threads: RecentThread[];
+  threads: ListedThread[];
   currentId: string | null;
+  /** More threads on the server than shown. */
+  hasMore: boolean;
+  loading: boolean;
+  /** Reading the list failed. */
+  listProblem: string | null;
   onSelect: (threadId: string) => void;
   onNew: () => void;
   onDelete: (threadId: string) => Promise<void>;
+  onLoadMore: () => void;
+  onReload: () => void;
 }
 
-const STATUS_TEXT: Record<RecentThread['status'], string> = {
+const STATUS_TEXT: Record<ListedThread['status'], string> = {
   idle: 'ready',
   busy: 'running',
   interrupted: 'paused',
   error: 'failed',
-  unknown: '',
 };
 
-/** Recent threads of this browser: open one, start a new one, delete one (asks first). */
-export function ThreadList({ threads, currentId, onSelect, onNew, onDelete }: ThreadListProps) {
+/** Your threads, newest activity first: open one, start a new one, delete one (asks first). */
+export function ThreadList({
+  threads,
+  currentId,
+  hasMore,
+  loading,
+  listProblem,
+  onSelect,
+  onNew,
+  onDelete,
+  onLoadMore,
+  onReload,
+}: ThreadListProps) {
   const [confirming, setConfirming] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
 
@@ -43,8 +60,16 @@ export function ThreadList({ threads, currentId, onSelect, onNew, onDelete }: Th
           {problem}
         </p>
       )}
+      {listProblem && (
+        <p className="threads-problem" role="alert">
+          {listProblem}{' '}
+          <button type="button" className="button small" onClick={onReload}>
+            Try again
+          </button>
+        </p>
+      )}
       {threads.length === 0 ? (
-        <p className="threads-empty">No threads yet. Your threads appear here.</p>
+        !listProblem && <p className="threads-empty">{loading ? 'Loading your threads…' : 'No threads yet. Your threads appear here.'}</p>
       ) : (
         <ul className="thread-list">
           {threads.map((thread) => {
@@ -94,6 +119,11 @@ export function ThreadList({ threads, currentId, onSelect, onNew, onDelete }: Th
             );
           })}
         </ul>
+      )}
+      {hasMore && (
+        <button type="button" className="button load-more" onClick={onLoadMore} disabled={loading}>
+          {loading ? 'Loading…' : 'Load more'}
+        </button>
       )}
     </nav>
   );

@@ -16,13 +16,18 @@ function subscribe(onChange: () => void): () => void {
   return () => window.removeEventListener('hashchange', onChange);
 }
 
-export function useSelectedThread(): [string | null, (threadId: string | null) => void] {
+/** Open a thread (null: none). `replace`: without a history entry to go back to (sign-out). */
+export type SelectThread = (threadId: string | null, options?: { replace?: boolean }) => void;
+
+export function useSelectedThread(): [string | null, SelectThread] {
   const threadId = useSyncExternalStore(subscribe, readThreadId, () => null);
-  const select = useCallback((next: string | null) => {
+  const select = useCallback<SelectThread>((next, { replace = false } = {}) => {
     const hash = next ? `${PREFIX}${encodeURIComponent(next)}` : '';
     if (window.location.hash === hash) return;
+    const url = hash || `${window.location.pathname}${window.location.search}`;
     // pushState does not fire hashchange; dispatch it so every subscriber reads the new id.
-    window.history.pushState(null, '', hash || `${window.location.pathname}${window.location.search}`);
+    if (replace) window.history.replaceState(null, '', url);
+    else window.history.pushState(null, '', url);
     window.dispatchEvent(new HashChangeEvent('hashchange'));
   }, []);
   return [threadId, select];

@@ -1,114 +1,115 @@
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
 
 import { ApiError, type ApiClient } from '../api/client';
-import type { ThreadStatus } from '../api/types';
-import { readStored, writeStored } from '../lib/storage';
+import type { Thread } from '../api/types';
+import {
+  PAGE_SIZE,
+  initialThreadList,
+  listedThreads,
+  threadListReducer,
+  type EndedRun,
+  type ListedThread,
+} from '../lib/threadList';
 
-// The API has no "list threads" route: this browser remembers the threads it made, and asks
-// the API for each one's status (dropping the ones the server no longer has).
+export type { EndedRun, ListedThread } from '../lib/threadList';
 
-export interface RecentThread {
-  threadId: string;
-  /** The first task written on the thread. */
-  title: string;
-  status: ThreadStatus | 'unknown';
-  updatedAt: string;
-}
+// Before the API listed threads, this browser kept its own list here. The server's list
+// replaces it; what is left in a browser is someone's old titles, so it goes.
+const RETIRED_KEY = 'wayfarer.recentThreads.v1';
 
-const KEY = 'wayfarer.recentThreads.v1';
-const MAX_THREADS = 30;
-
-function parse(raw: unknown): RecentThread[] {
-  if (!Array.isArray(raw)) return [];
-  return raw
-    .filter((item): item is RecentThread => typeof item?.threadId === 'string')
-    .map((item) => ({
-      threadId: item.threadId,
-      title: typeof item.title === 'string' ? item.title : '',
-      status: item.status ?? 'unknown',
-      updatedAt: typeof item.updatedAt === 'string' ? item.updatedAt : '',
-    }));
-}
-
-function sorted(threads: RecentThread[]): RecentThread[] {
-  return [...threads].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)).slice(0, MAX_THREADS);
-}
-
-/** How a run this screen read ended, as its own stream said. */
-export interface EndedRun {
-  runId: string;
-  status: ThreadStatus;
-}
-
-export interface RecentThreads {
-  threads: RecentThread[];
-  /** Add or update a thread in the list. */
-  remember: (threadId: string, change?: Partial<Omit<RecentThread, 'threadId'>>) => void;
-  /**
-   * Re-read one thread's status from the API. With `ended` (a run whose final event this screen
-   * read), that status shows at once, and a server still naming that very run busy (its lease
-   * not yet let go) does not bring "running" back.
-   */
-  refreshOne: (threadId: string, ended?: EndedRun | null) => Promise<void>;
-  /** Delete on the server, then forget. Throws ApiError (409 while a run is going). */
+export interface ThreadList {
+  threads: ListedThread[];
+  /** More pages on the server ("Load more"). */
+  hasMore: boolean;
+  /** The first page, or the next one asked for, is being read. */
+  loading: boolean;
+  /** The last read failed (the list shows what it had). */
+  problem: string | null;
+  loadMore: () => Promise<void>;
+  /** Re-read the first page. */
+  refresh: () => Promise<void>;
+  /** A thread read on its own (opened, created): its row shows the same. */
+  seen: (thread: Thread) => void;
+  /** This screen started reading a run of the thread (with its task, when it is the start). */
+  running: (threadId: string, title?: string) => void;
+  /** Reading ended (`ended`: how, when the run's own final event said); the list is re-read. */
+  settled: (threadId: string, ended: EndedRun | null) => void;
+  /** Delete on the server, then from the list. Throws ApiError (409 while a run is going). */
   remove: (threadId: string) => Promise<void>;
 }
 
-export function useThreads(client: ApiClient): RecentThreads {
-  const [threads, setThreads] = useState<RecentThread[]>(() => sorted(readStored(KEY, parse, [])));
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
-  // A layout effect: stored in the same task as the change is shown, so a reload or a closed
-  // tab right after a delete cannot bring the thread back.
-  useLayoutEffect(() => writeStored(KEY, threads), [threads]);
+/** The signed-in user's threads, from GET /threads, newest activity first, a page at a time. */
+export function useThreads(client: ApiClient): ThreadList {
+  const [state, dispatch] = useReducer(threadListReducer, initialThreadList);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  // Only the newest first-page read lands: an older answer must not undo a newer one.
+  const firstPageRead = useRef(0);
+  const mounted = useRef(true);
 
-  // Another tab changed the list.
+  const refresh = useCallback(() => {
+    const read = ++firstPageRead.current;
+    const current = () => mounted.current && read === firstPageRead.current;
+    return client.listThreads({ limit: PAGE_SIZE }).then(
+      (page) => {
+        if (!current()) return;
+        dispatch({ type: 'firstPage', page });
+        setProblem(null);
+      },
+      (error: unknown) => {
+        if (current()) setProblem(`Could not list your threads: ${describe(error)}`);
+      },
+    );
+  }, [client]);
+
+  const cursor = state.nextCursor;
+  const loadMore = useCallback(async () => {
+    if (!cursor) return;
+    setLoadingMore(true);
+    try {
+      const page = await client.listThreads({ limit: PAGE_SIZE, cursor });
+      if (!mounted.current) return;
+      dispatch({ type: 'nextPage', page });
+      setProblem(null);
+    } catch (error) {
+      if (mounted.current) setProblem(`Could not load more threads: ${describe(error)}`);
+    } finally {
+      if (mounted.current) setLoadingMore(false);
+    }
+  }, [client, cursor]);
+
   useEffect(() => {
-    const onStorage = (event: StorageEvent) => {
-      if (event.key === KEY) setThreads(sorted(readStored(KEY, parse, [])));
+    mounted.current = true;
+    try {
+      window.localStorage.removeItem(RETIRED_KEY);
+    } catch {
+      // storage unavailable: nothing kept there either
+    }
+    void refresh();
+    // Threads started elsewhere (curl, another tab) show when the user comes back to this tab.
+    const onVisible = () => {
+      if (document.visibilityState === 'visible') void refresh();
     };
-    window.addEventListener('storage', onStorage);
-    return () => window.removeEventListener('storage', onStorage);
-  }, []);
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      mounted.current = false;
+      document.removeEventListener('visibilitychange', onVisible);
+    };
+  }, [refresh]);
 
-  // Deleted in this tab: a status answer still on its way must not bring one back.
-  const deleted = useRef(new Set<string>());
-
-  const remember = useCallback((threadId: string, change: Partial<Omit<RecentThread, 'threadId'>> = {}) => {
-    if (deleted.current.has(threadId)) return;
-    setThreads((current) => {
-      const known = current.find((t) => t.threadId === threadId);
-      const base: RecentThread = known ?? { threadId, title: '', status: 'unknown', updatedAt: new Date().toISOString() };
-      const merged = { ...base, ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) };
-      // Keep the first task as the title.
-      if (known?.title) merged.title = known.title;
-      return sorted([merged, ...current.filter((t) => t.threadId !== threadId)]);
-    });
-  }, []);
-
-  const forget = useCallback((threadId: string) => {
-    setThreads((current) => current.filter((t) => t.threadId !== threadId));
-  }, []);
-
-  const refreshOne = useCallback(
-    async (threadId: string, ended?: EndedRun | null) => {
-      if (ended) remember(threadId, { status: ended.status });
-      try {
-        const thread = await client.getThread(threadId);
-        const stale = !!ended && thread.status === 'busy' && thread.run_id === ended.runId;
-        remember(threadId, { status: stale && ended ? ended.status : thread.status, updatedAt: thread.updated_at });
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 404) forget(threadId);
-        // Unreachable server: keep what we knew.
-      }
+  const seen = useCallback((thread: Thread) => dispatch({ type: 'thread', thread }), []);
+  const running = useCallback((threadId: string, title?: string) => dispatch({ type: 'running', threadId, title }), []);
+  const settled = useCallback(
+    (threadId: string, ended: EndedRun | null) => {
+      dispatch({ type: 'settled', threadId, ended });
+      void refresh();
     },
-    [client, remember, forget],
+    [refresh],
   );
-
-  // Once at start: statuses from the API, and threads the server no longer has dropped.
-  useEffect(() => {
-    const known = readStored(KEY, parse, []);
-    void Promise.all(known.map((t) => refreshOne(t.threadId)));
-  }, [refreshOne]);
 
   const remove = useCallback(
     async (threadId: string) => {
@@ -117,11 +118,12 @@ export function useThreads(client: ApiClient): RecentThreads {
       } catch (error) {
         if (!(error instanceof ApiError && error.status === 404)) throw error;
       }
-      deleted.current.add(threadId);
-      forget(threadId);
+      dispatch({ type: 'deleted', threadId });
     },
-    [client, forget],
+    [client],
   );
 
-  return { threads, remember, refreshOne, remove };
+  const threads = useMemo(() => listedThreads(state), [state]);
+  const loading = loadingMore || (state.pages === 0 && problem === null);
+  return { threads, hasMore: !!state.nextCursor, loading, problem, loadMore, refresh, seen, running, settled, remove };
 }
