@@ -15,9 +15,11 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.servers import server_process
 from tests.sse_clients import nodes_of
+from wayfarer.auth import JwtAuth
 from wayfarer.local_cognito import LocalPool, create_pool
 
 ALICE = ("alice@example.com", "Alice-password-2024!")
@@ -182,8 +184,12 @@ def test_the_thread_list_pages_newest_first(app_url: str, pool: LocalPool) -> No
         assert [t for t in seen if t.startswith("page-")] == list(reversed(made))
         assert bob.get("/threads", params={"cursor": "bm9wZQ"}).status_code == 422
     with client_for(app_url, token_of(pool, ALICE)) as alice:
+        # A cursor names no owner: the server starts the page in the caller's own threads, so
+        # Bob's cursor in Alice's hands shows none of Bob's.
         bobs_cursor = page_cursor(app_url, token_of(pool, BOB))
-        assert alice.get("/threads", params={"cursor": bobs_cursor}).status_code == 422
+        page = alice.get("/threads", params={"cursor": bobs_cursor})
+        assert page.status_code == 200
+        assert not [t for t in page.json()["threads"] if t["thread_id"].startswith("page-")]
 
 
 def page_cursor(url: str, token: str) -> str:
@@ -214,3 +220,26 @@ def test_logs_carry_the_subject_and_no_token_or_text(app_url: str, pool: LocalPo
     draft = next(e for e in events if e["event"] == "node" and e["node"] == "generate")["data"]["draft"]
     text = "\n".join(json.dumps(line) for line in info)
     assert token not in text and "Write about visiting Lisbon" not in text and draft[:60] not in text
+
+
+def test_a_token_whose_algorithm_does_not_match_its_key_is_401_not_500(app_url: str, pool: LocalPool) -> None:
+    claims = jwt.decode(token_of(pool, ALICE), options={"verify_signature": False})
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    forged = jwt.encode(claims, ec_key, algorithm="ES256", headers={"kid": "dummy"})  # the RSA key's kid
+    with client_for(app_url, forged) as client:
+        assert "does not match its key" in refusal(client.get("/threads"))
+
+
+def test_an_access_token_for_another_api_is_refused_even_from_our_client(
+    app_url: str, pool: LocalPool
+) -> None:
+    """RFC 9068 access tokens name their API in aud; client_id alone must not let them in."""
+    token = resigned(token_of(pool, ALICE), aud="https://another-api.example.com")
+    with client_for(app_url, token) as client:
+        assert "wrong audience" in refusal(client.get("/threads"))
+
+
+def test_an_issuer_keeps_its_trailing_slash_for_the_iss_check() -> None:
+    auth = JwtAuth("https://tenant.example.com/", "api")
+    assert auth.issuer == "https://tenant.example.com/"
+    assert auth.jwks_url == "https://tenant.example.com/.well-known/jwks.json"

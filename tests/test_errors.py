@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,7 @@ from tests.conftest import Serve, run_body
 from tests.fakes import FailingModel, GatedResearch
 from tests.servers import server_process
 from tests.sse_clients import nodes_of, stream
+from wayfarer.event_log import contiguous
 from wayfarer.settings import Settings
 from wayfarer.sse import encode_event
 
@@ -192,3 +194,27 @@ def test_concurrent_runs_log_their_own_thread_and_run_ids(tmp_path: Path, moto_e
     assert len(node_lines) == sum(len(nodes_of(events)) for events in results)
     for line in node_lines:
         assert run_threads[line["run_id"]] == line["thread_id"], line
+
+
+def test_contiguous_reads_never_skip_past_a_gap_nor_repeat() -> None:
+    events = [{"seq": s} for s in (3, 1, 2, 5, 2, 6)]
+    assert [e["seq"] for e in contiguous(events, 0)] == [1, 2, 3]  # 4 is still being written
+    assert [e["seq"] for e in contiguous(events, 4)] == [5, 6]
+    assert contiguous(events, 6) == []
+
+
+def test_join_refuses_a_last_event_id_that_is_not_a_plain_number(client: httpx.Client) -> None:
+    body = run_body(message="Write about visiting Oslo")
+    run_id = stream(client, body)[0]["run_id"]
+    for bad in ("\u00b2", "-1", "1e3", "x"):
+        answer = client.get(
+            f"/threads/{body['thread_id']}/runs/{run_id}/stream",
+            headers={"Last-Event-ID": bad.encode("latin-1")},
+        )
+        assert answer.status_code == 422, bad
+
+
+def test_a_tampered_list_cursor_is_422(client: httpx.Client) -> None:
+    for raw in (b"[1, 2]", b'{"PK": "x"}', b'["2026", "has space"]', b"not json"):
+        cursor = base64.urlsafe_b64encode(raw).decode()
+        assert client.get("/threads", params={"cursor": cursor}).status_code == 422, raw

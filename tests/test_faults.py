@@ -4,6 +4,7 @@ with 0 nodes lost and 0 run twice."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,3 +163,44 @@ def test_a_run_that_loses_its_lease_stops_and_writes_no_more_checkpoints(
         assert saved_nodes(client, thread) == nodes_run(events)  # saved only what it announced
         busy = client.post("/runs/stream", json={"thread_id": thread})
         assert busy.status_code == 409 and busy.json()["run_id"] == thief  # the other holder has it
+
+
+def test_a_failed_event_log_append_is_retried_whole_and_a_joiner_sees_each_event_once(
+    app_with_client: tuple[httpx.Client, Services],
+) -> None:
+    client, services = app_with_client
+
+    def writes_events(operation: str, request: dict[str, Any]) -> bool:
+        items = [r for t in request.get("RequestItems", {}).values() for r in t if "PutRequest" in r]
+        return operation == "BatchWriteItem" and any(
+            i["PutRequest"]["Item"]["SK"]["S"].startswith("EVT#") for i in items
+        )
+
+    # Two appends fail outright (every botocore attempt throttled): their batches are retried.
+    faults = FaultInjector(dynamodb(services), "ThrottlingException", "Rate exceeded", 8, when=writes_events)
+    body = run_body(message="Write about visiting Porto", use_hitl=False, max_revisions=1)
+    live = stream(client, body)
+    assert faults.injected == 8 and live[-1]["event"] == "complete"
+    joined = LiveStream(
+        client, "GET", f"/threads/{body['thread_id']}/runs/{live[0]['run_id']}/stream"
+    ).result()
+    assert [e["seq"] for e in joined] == list(range(1, len(live) + 1))  # each once, no gap
+    assert joined == live
+
+
+def test_a_storage_error_never_shows_aws_text_to_the_caller(
+    app_with_client: tuple[httpx.Client, Services],
+) -> None:
+    client, services = app_with_client
+    denied = (
+        "User: arn:aws:sts::123456789012:assumed-role/wayfarer/fn is not authorized to perform: "
+        "dynamodb:BatchWriteItem"
+    )
+    FaultInjector(dynamodb(services), "AccessDeniedException", denied, times=20, when=writes_a_checkpoint)
+    body = run_body(message="Write about visiting Rome", use_hitl=False, max_revisions=1)
+    events = stream(client, body)
+    assert events[-1]["event"] == "error"
+    thread = client.get(f"/threads/{body['thread_id']}").json()
+    state = client.get(f"/threads/{body['thread_id']}/state").json()
+    for text in (events[-1]["error"], thread["error"] or "", json.dumps(state["tasks"])):
+        assert "arn:" not in text and "123456789012" not in text and "AccessDenied" not in text

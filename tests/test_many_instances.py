@@ -106,6 +106,12 @@ def test_a_killed_instance_blocks_the_thread_only_until_its_lease_expires(
         assert joined[-1]["event"] == "error" and "went away" in joined[-1]["error"]
         assert [e["seq"] for e in joined] == list(range(1, len(joined) + 1))
         assert stream_join(b.client, thread, run_id, after=0) == joined
+        # A client that saw more than the log holds (the live stream outran the dead instance)
+        # still gets a terminal event when it rejoins from its own last seq.
+        ahead = stream_join(b.client, thread, run_id, after=seen_before_kill[-1]["seq"])
+        assert [e["event"] for e in ahead] in ([], ["error"])
+        if ahead:
+            assert ahead[0]["seq"] == seen_before_kill[-1]["seq"] + 1
 
         resumed = stream(b.client, {"thread_id": thread, "use_hitl": False})
         assert resumed[-1]["event"] == "complete"

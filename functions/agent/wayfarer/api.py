@@ -25,6 +25,7 @@ from wayfarer.auth import Caller, CurrentCaller
 from wayfarer.aws_errors import RETRY_AFTER_SECONDS, storage_status
 from wayfarer.errors import InvalidRequest, WayfarerError
 from wayfarer.lambda_context import invocation_deadline
+from wayfarer.persistence import ThreadRecord
 from wayfarer.runs import RUN_ID, THREAD_ID, RunRequest, RunService
 from wayfarer.services import Services, build_services
 from wayfarer.settings import Settings
@@ -120,22 +121,23 @@ def thread_ref(thread_id: ThreadIdPath, caller: CurrentCaller) -> ThreadRef:
 Thread = Annotated[ThreadRef, Depends(thread_ref)]
 
 
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+def encode_cursor(last: ThreadRecord | None) -> str | None:
+    """Where the next page starts: the last thread's id and activity time, nothing more."""
+    if last is None:
+        return None
+    return base64.urlsafe_b64encode(json.dumps([last.updated_at, last.thread_id]).encode()).decode()
 
 
-def decode_cursor(cursor: str | None, owner: str) -> dict[str, Any] | None:
-    """A page cursor is the last key of the page before; it must be the caller's own."""
+def decode_cursor(cursor: str | None) -> tuple[str, str] | None:
     if not cursor:
         return None
     try:
-        key: dict[str, Any] = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        valid = key["owner"]["S"] == owner and {"PK", "SK", "owner", "updated_at"} == set(key)
-    except (ValueError, KeyError, TypeError):
-        valid = False
-    if not valid:
-        raise InvalidRequest("cursor is not one this server gave you; start again without it.")
-    return key
+        updated_at, thread_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if isinstance(updated_at, str) and isinstance(thread_id, str) and THREAD_ID.match(thread_id):
+            return updated_at, thread_id
+    except (ValueError, TypeError):
+        pass
+    raise InvalidRequest("cursor is not one this server gave you; start again without it.")
 
 
 def run_request(body: RunBody, request: Request, caller: Caller) -> RunRequest:
@@ -232,7 +234,7 @@ def create_app(
         ] = None,
     ) -> dict[str, Any]:
         """The caller's threads, newest activity first."""
-        threads, last = await runs.list_threads(caller.owner, limit, decode_cursor(cursor, caller.owner))
+        threads, last = await runs.list_threads(caller.owner, limit, decode_cursor(cursor))
         return {"threads": threads, "next_cursor": encode_cursor(last)}
 
     @app.get("/threads/{thread_id}")
@@ -289,7 +291,7 @@ def create_app(
         """Replay the run's events after the client's last seq, then follow it live to its end,
         wherever it runs. Same wire format and seq values as POST /runs/stream."""
         if last_event_id is not None:
-            if not last_event_id.strip().isdigit():
+            if not re.fullmatch(r"[0-9]{1,10}", last_event_id.strip()):
                 raise InvalidRequest(
                     "Last-Event-ID must be the seq of the last event you have (0, 1, 2, ...)."
                 )

@@ -85,9 +85,9 @@ class JwtAuth:
     required = True
 
     def __init__(self, issuer: str, audience: str, jwks_url: str | None = None) -> None:
-        self.issuer = issuer.rstrip("/")
+        self.issuer = issuer  # compared exactly: Auth0's, for one, ends with "/"
         self.audience = audience
-        self.jwks_url = jwks_url or f"{self.issuer}/.well-known/jwks.json"
+        self.jwks_url = jwks_url or f"{issuer.rstrip('/')}/.well-known/jwks.json"
         self._keys = jwt.PyJWKClient(self.jwks_url, cache_jwk_set=True, lifespan=3600, timeout=5)
 
     def _verify(self, token: str) -> dict[str, Any]:
@@ -101,16 +101,18 @@ class JwtAuth:
             raise Unauthorized("The token's signing algorithm is not accepted.")
         try:
             key = self._keys.get_signing_key(str(header.get("kid")))
-        except jwt.PyJWKClientConnectionError as exc:
+        except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError) as exc:
             logger.error("JWKS fetch failed", extra={"jwks_url": self.jwks_url}, exc_info=exc)
             raise AuthUnavailable() from exc
         except jwt.PyJWKClientError as exc:
             raise Unauthorized("The token was not signed by this app's sign-in service.") from exc
+        if header.get("alg") != key.algorithm_name:  # the key decides the algorithm, not the token
+            raise Unauthorized("The token's signing algorithm does not match its key.")
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
-                algorithms=ALGORITHMS,
+                algorithms=[key.algorithm_name],
                 issuer=self.issuer,
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iss", "sub"], "verify_aud": False},
@@ -123,23 +125,24 @@ class JwtAuth:
             raise Unauthorized(f"The token has no {exc.claim!r} claim.") from exc
         except jwt.InvalidSignatureError as exc:
             raise Unauthorized("The token's signature does not verify.") from exc
-        except jwt.InvalidTokenError as exc:
+        except jwt.PyJWTError as exc:
             raise Unauthorized("The token is not valid; sign in again.") from exc
         return claims
 
     def _check_use(self, claims: dict[str, Any]) -> None:
         use = claims.get("token_use")
-        if use == "id":
+        # Cognito says token_use; other issuers' ID tokens carry a nonce or an at_hash.
+        if use == "id" or (use is None and ("nonce" in claims or "at_hash" in claims)):
             raise Unauthorized(
                 "This is an ID token; send the access token (Authorization: Bearer <AccessToken>)."
             )
         if use not in (None, "access"):
             raise Unauthorized(f"A {use!r} token cannot call this API; send an access token.")
-        if "client_id" in claims:  # Cognito access tokens name the app client here
-            audiences = [claims["client_id"]]
-        else:
-            aud = claims.get("aud")
-            audiences = [aud] if isinstance(aud, str) else list(aud or [])
+        aud = claims.get("aud")
+        if aud is not None:  # an access token for an API names that API (RFC 9068)
+            audiences = [aud] if isinstance(aud, str) else list(aud)
+        else:  # Cognito access tokens have no aud: they name the app client
+            audiences = [claims.get("client_id")]
         if self.audience not in audiences:
             raise Unauthorized("The token was issued for another app (wrong audience); sign in to this one.")
 

@@ -6,7 +6,7 @@ AWS error text and ARNs go to the log, never to the caller."""
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 # Retryable by the caller: the service is busy or briefly unavailable.
 OUTAGE_CODES = frozenset(
@@ -40,7 +40,21 @@ def is_too_large(exc: ClientError) -> bool:
 def is_outage(exc: Exception) -> bool:
     if isinstance(exc, ClientError):
         return error_code(exc) in OUTAGE_CODES
-    return isinstance(exc, BotoCoreError)  # connection refused, timeouts
+    # Connection refused, timeouts; not a request botocore itself refused (our bug).
+    return isinstance(exc, BotoCoreError) and not isinstance(exc, ParamValidationError)
+
+
+def public_error(exc: BaseException) -> str:
+    """What a failure may say to the caller: a provider's own message (written by us), a
+    storage failure as ``storage_status`` puts it, anything else by its kind only. AWS text
+    (ARNs, account ids) stays in the log."""
+    from wayfarer.providers import ProviderError  # the graph's layer; imported lazily
+
+    if isinstance(exc, ProviderError):
+        return str(exc)
+    if isinstance(exc, (ClientError, BotoCoreError)):
+        return storage_status(exc)[1]
+    return f"{type(exc).__name__} (details in the log)"
 
 
 def storage_status(exc: Exception) -> tuple[int, str]:

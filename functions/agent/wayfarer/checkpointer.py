@@ -44,6 +44,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
     def _payload_items(self, chunk_key: str, s3_key: str, data: bytes, ref_loc: str) -> list[dict[str, Any]]:
         """The payload as a chunk item for the batch, or stored in S3 now when it is large."""
         if ref_loc == "S3":
+            check_fence()
             self.storage.store_data(chunk_key, s3_key, data, allow_overwrite=True)
             return []
         item: dict[str, Any] = {"PK": {"S": chunk_key}, "SK": {"S": "CHUNK"}, "payload": {"B": data}}
@@ -59,6 +60,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
             for attempt in range(MAX_BATCH_ATTEMPTS):
                 if attempt:
                     time.sleep(min(0.05 * 2**attempt, 2.0))  # throttled: back off, resend the rest
+                check_fence()  # before every request: a retry must not outlive the lease
                 answer = self.client.batch_write_item(RequestItems={self.table_name: requests})
                 requests = answer.get("UnprocessedItems", {}).get(self.table_name, [])
                 if not requests:

@@ -86,6 +86,17 @@ class EventLog(Protocol):
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None: ...
 
 
+def contiguous(events: list[dict[str, Any]], after: int) -> list[dict[str, Any]]:
+    """The events that follow ``after`` without a gap, each once: an item still being written
+    (a multi-item batch) must not let a reader skip past the events it holds."""
+    by_seq = {e["seq"]: e for e in events if e["seq"] > after}
+    run: list[dict[str, Any]] = []
+    while after + 1 in by_seq:
+        after += 1
+        run.append(by_seq[after])
+    return run
+
+
 def _encode_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     text = json.dumps(events, ensure_ascii=True, separators=(",", ":"), default=str)
     if len(text) <= MAX_BATCH_BYTES:
@@ -147,9 +158,16 @@ class DynamoDBEventLog:
         }
 
     async def append(self, record: RunRecord, events: list[dict[str, Any]]) -> None:
+        """The event items, then the record. Normally one item and the record, in one request;
+        a batch that needs more items goes over several requests, in seq order, so a reader
+        meets items in order (and skips nothing: it reads only a contiguous run of seqs)."""
         puts = [self._events_item(record, batch) for batch in _batches(events)]
         puts.append(self._record_item(record))
-        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in puts]
+        for start in range(0, len(puts), 25):
+            await self._put_all(puts[start : start + 25])
+
+    async def _put_all(self, items: list[dict[str, Any]]) -> None:
+        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items]
         for attempt in range(8):
             if attempt:
                 await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
@@ -194,10 +212,10 @@ class DynamoDBEventLog:
                 **({"ExclusiveStartKey": start} if start else {}),
             )
             for item in page.get("Items", []):
-                events += [e for e in _decode_events(item) if e["seq"] > after]
+                events += _decode_events(item)
             start = page.get("LastEvaluatedKey")
             if not start:
-                return events
+                return contiguous(events, after)
 
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None:
         answer = await asyncio.to_thread(
@@ -219,8 +237,9 @@ class DynamoDBEventLog:
 
 class EventLogWriter:
     """Buffers one run's events and appends them in batches: at once for the run's start, a
-    node boundary and its end; within ``interval`` seconds for tokens. A failed append keeps
-    the batch and tries again with the next one, so the log has no gaps."""
+    node boundary and its end; within ``interval`` seconds for tokens. A batch, once formed,
+    is appended whole or retried whole, in order, never regrouped: a joiner never meets an
+    event twice, and never one after a gap."""
 
     def __init__(self, log: EventLog, record: RunRecord, now: Any, interval: float = 0.25) -> None:
         self._log = log
@@ -228,6 +247,7 @@ class EventLogWriter:
         self._now = now
         self._interval = interval
         self._buffer: list[dict[str, Any]] = []
+        self._unsent: list[list[dict[str, Any]]] = []  # formed batches, oldest first
         self._pending = asyncio.Event()
         self._urgent = asyncio.Event()
         self._closed = False
@@ -239,18 +259,22 @@ class EventLogWriter:
         if event["event"] in URGENT_EVENTS:
             self._urgent.set()
 
-    async def _flush(self) -> None:
-        if not self._buffer:
-            return
-        batch = list(self._buffer)
-        record = self.record.after(batch, self._now())
-        try:
-            await self._log.append(record, batch)
-        except (ClientError, BotoCoreError, RuntimeError):
-            logger.exception("event log append failed; the batch is kept for the next one")
-            return
-        del self._buffer[: len(batch)]
-        self.record = record
+    async def _flush(self) -> bool:
+        """Append every formed batch in order; False if one failed (it stays first in line)."""
+        if self._buffer:
+            self._unsent.append(self._buffer)
+            self._buffer = []
+        while self._unsent:
+            batch = self._unsent[0]
+            record = self.record.after(batch, self._now())
+            try:
+                await self._log.append(record, batch)
+            except (ClientError, BotoCoreError, RuntimeError):
+                logger.exception("event log append failed; the batch is retried as it is")
+                return False
+            self._unsent.pop(0)
+            self.record = record
+        return True
 
     async def _flush_loop(self) -> None:
         while not self._closed:
@@ -262,11 +286,17 @@ class EventLogWriter:
             self._urgent.clear()
             await self._flush()
 
-    async def close(self) -> None:
-        """Stop the timer and append whatever is left (the terminal event)."""
+    async def close(self, attempts: int = 3) -> bool:
+        """Stop the timer and append whatever is left (the terminal event), trying a few
+        times; say whether the log now holds every event."""
         self._closed = True
         self._pending.set()
         self._urgent.set()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        await self._flush()
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(0.2 * 2**attempt)
+            if await self._flush():
+                return True
+        return False

@@ -28,9 +28,12 @@ from wayfarer.aws_errors import is_conditional_failure
 from wayfarer.table_keys import lease_key
 
 HolderKind = Literal["run", "edit", "delete"]
-# A run stops writing this long before its lease could expire on the store's side (a sixth of
-# the lease at most: renewals come every third, so two may fail before the fence closes).
-FENCE_SAFETY_SECONDS = 2.0
+# A run stops starting writes a sixth of its lease before the lease could lapse on the store's
+# side (5 s of 30). A write that passed the fence lands or fails within the DynamoDB client's
+# connect + read timeout (persistence.BOTO_CONFIG: 2 + 3 s), so inside that margin; clocks
+# of instances may differ by less than what is left. Renewals come every third of the lease,
+# so two may fail before the fence closes.
+FENCE_SAFETY_FRACTION = 1 / 6
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,11 @@ class RunLeases(Protocol):
 
     async def read(self, thread_id: str) -> LeaseState: ...
 
+    async def delete(self, lease: Lease) -> None:
+        """Remove the lease item with the thread, only while ``lease`` still holds it
+        (``LeaseLost`` otherwise)."""
+        ...
+
     async def request_cancel(self, thread_id: str, run_id: str) -> bool:
         """Flag the run to stop; False when that run does not hold the thread."""
         ...
@@ -204,10 +212,13 @@ class DynamoDBRunLeases:
                 "update_item",
                 Key=lease_key(lease.thread_id),
                 UpdateExpression="SET expires_at = :expires",
-                ConditionExpression="holder = :holder",
+                # A lease that lapsed is lost, even if nobody took it yet: once it lapsed,
+                # readers saw the thread free (and may have ended the run's log).
+                ConditionExpression="holder = :holder AND expires_at > :now",
                 ExpressionAttributeValues={
                     ":holder": {"S": lease.holder},
                     ":expires": {"N": repr(expires_at)},
+                    ":now": {"N": repr(time.time())},
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -221,7 +232,8 @@ class DynamoDBRunLeases:
     async def check(self, lease: Lease) -> bool:
         answer = await self._call("get_item", Key=lease_key(lease.thread_id), ConsistentRead=True)
         item = answer.get("Item") or {}
-        if item.get("holder", {}).get("S") != lease.holder:
+        expires_at = float(item.get("expires_at", {}).get("N", "0"))
+        if item.get("holder", {}).get("S") != lease.holder or expires_at <= time.time():
             raise LeaseLost(lease.holder)
         return bool(item.get("cancel_run_id", {}).get("S") == lease.holder)
 
@@ -253,6 +265,19 @@ class DynamoDBRunLeases:
             if not is_conditional_failure(exc):  # lost it already: nothing to give back
                 raise
 
+    async def delete(self, lease: Lease) -> None:
+        try:
+            await self._call(
+                "delete_item",
+                Key=lease_key(lease.thread_id),
+                ConditionExpression="holder = :holder AND expires_at > :now",
+                ExpressionAttributeValues={":holder": {"S": lease.holder}, ":now": {"N": repr(time.time())}},
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                raise LeaseLost(lease.holder) from exc
+            raise
+
     async def read(self, thread_id: str) -> LeaseState:
         answer = await self._call("get_item", Key=lease_key(thread_id), ConsistentRead=True)
         return self._state(answer.get("Item"), time.time())
@@ -278,7 +303,7 @@ class LeaseFence:
 
     def __init__(self, lease: Lease, lease_seconds: float) -> None:
         self.holder = lease.holder
-        self.safety = min(FENCE_SAFETY_SECONDS, lease_seconds / 6)
+        self.safety = lease_seconds * FENCE_SAFETY_FRACTION
         self.valid_until = lease.expires_at - self.safety
         self.lost = False
 

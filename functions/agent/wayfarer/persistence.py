@@ -18,8 +18,10 @@ from wayfarer.checkpointer import BatchingDynamoDBSaver
 from wayfarer.settings import Settings
 from wayfarer.table_keys import LEASE_SK, LOCAL_OWNER, OWNER_INDEX, ThreadRef, thread_key, thread_pk
 
-# Short timeouts and standard retries: a run should fail fast and say so, not hang.
-BOTO_CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 4, "mode": "standard"})
+# Short timeouts and standard retries: a run should fail fast and say so, not hang. A request
+# lands or fails within connect + read timeout of being sent (5 s), inside the lease fence's
+# margin (leases.FENCE_SAFETY_FRACTION); DynamoDB answers in milliseconds.
+BOTO_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 4, "mode": "standard"})
 
 
 def dynamodb_client(settings: Settings) -> Any:
@@ -237,9 +239,19 @@ class ThreadRecords:
         return _record(item) if item else None
 
     async def list(
-        self, owner: str, limit: int, cursor: dict[str, Any] | None
-    ) -> tuple[list[ThreadRecord], dict[str, Any] | None]:
-        """The owner's threads, newest activity first; and where the next page starts."""
+        self, owner: str, limit: int, after: tuple[str, str] | None
+    ) -> tuple[list[ThreadRecord], ThreadRecord | None]:
+        """The owner's threads, newest activity first, after ``(updated_at, thread_id)``; and
+        the page's last thread when more may follow. The start key is rebuilt here from the
+        owner, so a caller can never page another owner's threads."""
+        cursor: dict[str, Any] | None = None
+        if after is not None:
+            updated_at, thread_id = after
+            cursor = {
+                **thread_key(ThreadRef(owner, thread_id).key),
+                "owner": {"S": owner},
+                "updated_at": {"S": updated_at},
+            }
         page = await asyncio.to_thread(
             self._client.query,
             TableName=self._table,
@@ -251,11 +263,12 @@ class ThreadRecords:
             Limit=limit,
             **({"ExclusiveStartKey": cursor} if cursor else {}),
         )
-        return [_record(item) for item in page.get("Items", [])], page.get("LastEvaluatedKey")
+        records = [_record(item) for item in page.get("Items", [])]
+        return records, records[-1] if records and page.get("LastEvaluatedKey") else None
 
     async def delete(self, ref: ThreadRef) -> None:
-        """Everything in the thread's partition: record, runs, event log; the lease item last,
-        so no run can take the thread while its items are going."""
+        """Everything in the thread's partition but the lease item (the caller holds it and
+        removes it last, conditionally): record, runs, event log."""
         keys: list[dict[str, Any]] = []
         start: dict[str, Any] | None = None
         while True:
@@ -272,7 +285,7 @@ class ThreadRecords:
             start = page.get("LastEvaluatedKey")
             if not start:
                 break
-        keys.sort(key=lambda key: key["SK"]["S"] == LEASE_SK)
+        keys = [key for key in keys if key["SK"]["S"] != LEASE_SK]
         for begin in range(0, len(keys), 25):
             requests: list[dict[str, Any]] = [{"DeleteRequest": {"Key": k}} for k in keys[begin : begin + 25]]
             while requests:

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
 from aws_lambda_powertools import Logger
@@ -28,8 +28,9 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot, StreamMode
 
+from wayfarer.aws_errors import public_error
 from wayfarer.errors import Conflict, InvalidRequest, NotFound
-from wayfarer.event_log import EventLog, EventLogWriter, RunRecord, final_status
+from wayfarer.event_log import EventLog, EventLogWriter, RunRecord, RunStatus, final_status
 from wayfarer.events import TERMINAL_EVENTS, RunEvents
 from wayfarer.graph.builder import DEFAULT_MAX_REVISIONS, NODES
 from wayfarer.graph.state import EDITABLE_FIELDS
@@ -60,6 +61,7 @@ VANISHED = (
     "The run stopped without finishing: the instance running it went away (a crash or a "
     "timeout). Nothing saved is lost; send again to resume from the last step."
 )
+DELETED = "The thread was deleted while this stream followed its run."
 LOST = (
     "The run lost its hold on the thread (its lease could not be renewed in time) and stopped "
     "without saving further. Send again to resume from the last saved step."
@@ -215,7 +217,7 @@ class RunService:
             return "idle", None
         if lease.last_status in ("interrupted", "cancelled"):  # a cancel leaves a task error
             return "interrupted", None
-        errors = [str(task.error) for task in (snapshot.tasks if snapshot else ()) if task.error]
+        errors = [public_error(task.error) for task in (snapshot.tasks if snapshot else ()) if task.error]
         return ("error", errors[0]) if errors else ("interrupted", None)
 
     def _thread_json(
@@ -247,11 +249,12 @@ class RunService:
         return self._thread_json(record, lease, snapshot)
 
     async def list_threads(
-        self, owner: str, limit: int, cursor: dict[str, Any] | None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """The owner's threads, newest activity first. Status from each lease item (one read
-        per thread, together): busy, failed, paused or idle as its last run left it."""
-        records, next_cursor = await self.threads.list(owner, limit, cursor)
+        self, owner: str, limit: int, after: tuple[str, str] | None
+    ) -> tuple[list[dict[str, Any]], ThreadRecord | None]:
+        """The owner's threads, newest activity first, after ``(updated_at, thread_id)``; and
+        the last one when more may follow. Status from each lease item (one read per thread,
+        together): busy, failed, paused or idle as its last run left it."""
+        records, next_cursor = await self.threads.list(owner, limit, after)
         leases = await asyncio.gather(*(self.leases.read(ThreadRef(owner, r.thread_id).key) for r in records))
         threads = []
         for record, lease in zip(records, leases, strict=True):
@@ -288,29 +291,37 @@ class RunService:
 
     async def delete_thread(self, ref: ThreadRef) -> None:
         await self._record(ref)
-        async with self._holding(ref, "delete", "delete it when the run has stopped"):
+        async with self._holding(ref, "delete", "delete it when the run has stopped") as lease:
             await self.checkpointer.adelete_thread(ref.key)
-            await self.threads.delete(ref)  # the whole thread partition, lease item last
+            lease, _ = await self.leases.renew(lease)  # LeaseLost if it took too long: 409
+            await self.threads.delete(ref)
+            await self.leases.delete(lease)
 
     @staticmethod
     def _busy(thread_id: str, taken: LeaseTaken, what: str) -> Conflict:
         state = taken.state
         run_id = state.running_run_id
-        doing = f"has a run in progress ({run_id})" if run_id else f"is being {state.holder_kind}ed"
+        being = {"edit": "edited", "delete": "deleted"}.get(state.holder_kind or "", "changed")
+        doing = f"has a run in progress ({run_id})" if run_id else f"is being {being}"
         message = f"Thread {thread_id!r} already {doing}; {what}."
         if run_id:
             message += f" Follow it at /threads/{thread_id}/runs/{run_id}/stream."
         return Conflict(message, fields={"run_id": run_id}, headers={"Retry-After": str(taken.retry_after)})
 
     @asynccontextmanager
-    async def _holding(self, ref: ThreadRef, kind: HolderKind, what: str) -> AsyncIterator[None]:
-        """Hold the thread's lease for an edit or a delete, so no run starts halfway."""
+    async def _holding(self, ref: ThreadRef, kind: HolderKind, what: str) -> AsyncIterator[Lease]:
+        """Hold the thread's lease for an edit or a delete, so no run starts halfway. A delete
+        that outlived its lease is refused (409) before it removes anything a new run uses."""
         try:
             lease = await self.leases.acquire(ref.key, f"{kind}-{uuid.uuid4()}", kind)
         except LeaseTaken as taken:
             raise self._busy(ref.thread_id, taken, what) from taken
         try:
-            yield
+            yield lease
+        except LeaseLost as exc:
+            raise Conflict(
+                f"Thread {ref.thread_id!r} was taken by a run while this {kind} went on; try again."
+            ) from exc
         except BaseException:
             with suppress(ClientError, BotoCoreError):
                 await self.leases.release(lease)
@@ -437,7 +448,8 @@ class RunService:
                 else:
                     failed = ", ".join(running) or "the run"
                     error = (
-                        f"{failed} failed: {exc}. Nothing is lost: send again to retry from the last step."
+                        f"{failed} failed: {public_error(exc)}. "
+                        "Nothing is lost: send again to retry from the last step."
                     )
                     outcome = Outcome("error", {"error": error, "resumable": True})
                 logger.exception("run failed", extra={"node": ", ".join(running) or None})
@@ -458,10 +470,13 @@ class RunService:
         that sends again at once never meets a 409."""
         writer.add(terminal)
         try:
-            await writer.close()
-            if not fence.lost:
-                last = LastRun(run.run_id, final_status(terminal), terminal.get("error"))
-                await self.leases.release(run.lease, last)
+            if not await writer.close():
+                # Joiners read the outcome from the lease item instead (RunService._find_run).
+                logger.error("the run's last events could not be logged")
+            # Conditional on still holding it: safe even after the fence closed.
+            await self.leases.release(
+                run.lease, LastRun(run.run_id, final_status(terminal), terminal.get("error"))
+            )
         except (ClientError, BotoCoreError):
             logger.exception("could not record the run's end; its lease lapses by itself")
         finally:
@@ -476,15 +491,13 @@ class RunService:
         """Renew the lease every third of its period; between renewals, look for a cancel.
         Stops the run the moment the lease is lost or a cancel is asked."""
         lease = run.lease
-        renew_every = self.leases.lease_seconds / 3
-        poll = min(self.timings.lease_poll_seconds, renew_every)
-        renewed = time.monotonic()
+        renew_within = self.leases.lease_seconds * 2 / 3  # renew once a third of it is gone
+        poll = min(self.timings.lease_poll_seconds, self.leases.lease_seconds / 3)
         while True:
             await asyncio.sleep(poll)
             try:
-                if time.monotonic() - renewed >= renew_every:
+                if lease.expires_at - time.time() <= renew_within:
                     lease, cancel = await self.leases.renew(lease)
-                    renewed = time.monotonic()
                     fence.extend(lease)
                 else:
                     cancel = await self.leases.check(lease)
@@ -601,24 +614,32 @@ class RunService:
 
     # ------------------------------------------------------------------ runs, from any instance
 
-    async def _find_run(self, ref: ThreadRef, run_id: str) -> tuple[RunRecord, LeaseState]:
-        """The run as stored, with the thread's lease. A run that holds the lease but has not
-        written its first events yet is already running; one that is recorded as running but
-        no longer holds the lease has vanished."""
+    async def _find_run(self, ref: ThreadRef, run_id: str) -> tuple[RunRecord, LeaseState, bool]:
+        """The run with the thread's lease, and whether its terminal event is in the log.
+
+        A run that holds the lease but has not written its first events yet is running. A run
+        whose record says running while the lease item says it ended (its last log write
+        failed) takes its status from the lease. One recorded as running that no longer holds
+        the lease, and ended nowhere, has vanished."""
         record, lease = await asyncio.gather(self.log.get_run(ref.key, run_id), self.leases.read(ref.key))
         if record is None:
             if lease.running_run_id != run_id:
                 raise NotFound(f"Run {run_id!r} of thread {ref.thread_id!r} does not exist.")
             now = now_iso()
             record = RunRecord(ref.key, run_id, "running", now, now)
-        return record, lease
+        logged = record.status != "running"
+        ended_per_lease = lease.last_run_id == run_id and lease.last_status not in (None, "running")
+        if not logged and lease.running_run_id != run_id and ended_per_lease:
+            status = cast(RunStatus, lease.last_status)
+            record = replace(record, status=status, error=lease.last_error)
+        return record, lease, logged
 
     @staticmethod
     def _vanished(record: RunRecord, lease: LeaseState) -> bool:
         return record.status == "running" and lease.running_run_id != record.run_id
 
     async def get_run(self, ref: ThreadRef, run_id: str) -> dict[str, Any]:
-        record, lease = await self._find_run(ref, run_id)
+        record, lease, _ = await self._find_run(ref, run_id)
         answer = record.as_json(ref.thread_id)
         if self._vanished(record, lease):
             answer.update(status="error", error=VANISHED)
@@ -645,40 +666,85 @@ class RunService:
         self, ref: ThreadRef, run_id: str, after: int, idle_tick: float | None = None
     ) -> AsyncIterator[dict[str, Any] | None]:
         """The run's events after seq ``after`` from the log, then live until its terminal
-        event, wherever the run executes; ``None`` after ``idle_tick`` quiet seconds. A run
-        whose instance vanished gets its terminal error written here, once."""
+        event, wherever the run executes; ``None`` after ``idle_tick`` quiet seconds. Every
+        join ends with one terminal event unless the client already has it: one the log holds,
+        or one made here from the run's record when the log cannot give it (the run's
+        instance vanished, its last write failed, the thread was deleted)."""
         quiet_since = time.monotonic()
         checked = quiet_since - self.timings.vanished_check_seconds  # check on the first empty read
+        stalled = 0
         while True:
-            for event in await self.log.read(ref.key, run_id, after):
+            try:
+                events = await self.log.read(ref.key, run_id, after)
+            except (ClientError, BotoCoreError):
+                logger.warning("event log read failed; retrying", exc_info=True)
+                events = []
+            for event in events:
                 yield event
                 after = event["seq"]
                 quiet_since = time.monotonic()
                 if event["event"] in TERMINAL_EVENTS:
                     return
+            stalled = 0 if events else stalled
             now = time.monotonic()
             if now - checked >= self.timings.vanished_check_seconds:
                 checked = now
-                record, lease = await self._find_run(ref, run_id)
-                if record.status != "running" and after >= record.last_seq:
-                    return  # it ended, and the client has its last event already
-                if self._vanished(record, lease):
-                    await self._end_if_vanished(ref, run_id)
+                try:
+                    ended, terminal = await self._join_check(ref, run_id, after, stalled)
+                except NotFound:
+                    ended, terminal = True, self._event(ref, run_id, after + 1, "error", error=DELETED)
+                except (ClientError, BotoCoreError):
+                    ended, terminal = False, None
+                if terminal is not None:
+                    yield terminal
+                if ended:
+                    return
+                stalled += 1
             if idle_tick is not None and now - quiet_since >= idle_tick:
                 quiet_since = now
                 yield None
             await asyncio.sleep(self.timings.join_poll_seconds)
 
-    async def _end_if_vanished(self, ref: ThreadRef, run_id: str) -> None:
-        record, lease = await self._find_run(ref, run_id)
-        if not self._vanished(record, lease):
-            return
+    async def _join_check(
+        self, ref: ThreadRef, run_id: str, after: int, stalled: int
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """For a join that found nothing new: whether it should end, and with what."""
+        record, lease, logged = await self._find_run(ref, run_id)
+        if self._vanished(record, lease):
+            await self._end_if_vanished(ref, record)
+            return False, None  # the next read gets the terminal event
+        if record.status == "running":
+            return False, None
+        if logged and after >= record.last_seq and not (after > record.last_seq and record.error == VANISHED):
+            # The client has the terminal event already: the log's terminal is its last event.
+            # (Unless a joiner wrote it for a vanished run behind what the live stream had sent.)
+            return True, None
+        if logged and after < record.last_seq and stalled < 2:
+            return False, None  # events still on their way (a batch being written)
+        # The client has events the log lost (a live stream outran a vanished instance), or
+        # the log never got the end: end with the run's outcome as its record says.
+        return True, await self._terminal_from(ref, record, after + 1)
+
+    def _event(self, ref: ThreadRef, run_id: str, seq: int, event: str, **fields: Any) -> dict[str, Any]:
+        return {"event": event, **fields, "thread_id": ref.thread_id, "run_id": run_id, "seq": seq}
+
+    async def _terminal_from(self, ref: ThreadRef, record: RunRecord, seq: int) -> dict[str, Any]:
+        if record.status == "complete":
+            return self._event(ref, record.run_id, seq, "complete")
+        if record.status == "error":
+            return self._event(
+                ref, record.run_id, seq, "error", error=record.error or VANISHED, resumable=True
+            )
+        reason = "cancelled" if record.status == "cancelled" else "hitl"
+        next_nodes = list((await self._state(ref)).next)
+        return self._event(ref, record.run_id, seq, "interrupt", next=next_nodes, reason=reason)
+
+    async def _end_if_vanished(self, ref: ThreadRef, record: RunRecord) -> None:
         seq = record.last_seq + 1
-        event = {"event": "error", "error": VANISHED, "resumable": True, "thread_id": ref.thread_id}
-        event.update(run_id=run_id, seq=seq)
-        ended = RunRecord(ref.key, run_id, "error", record.created_at, now_iso(), seq, VANISHED)
+        event = self._event(ref, record.run_id, seq, "error", error=VANISHED, resumable=True)
+        ended = RunRecord(ref.key, record.run_id, "error", record.created_at, now_iso(), seq, VANISHED)
         if await self.log.append_once(ended, event):
-            logger.warning("run vanished; its log was ended by a joiner", extra={"run_id": run_id})
+            logger.warning("run vanished; its log was ended by a joiner", extra={"run_id": record.run_id})
 
     async def drain(self, grace_seconds: float = 30.0) -> None:
         """At shutdown: ask every run to stop at its next node boundary and wait for that, up

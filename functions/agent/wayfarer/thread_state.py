@@ -8,6 +8,8 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 from langgraph.types import StateSnapshot
 
+from wayfarer.aws_errors import public_error
+
 
 def message_json(message: BaseMessage) -> dict[str, Any]:
     return {"type": message.type, "content": message.content, "id": message.id, "name": message.name}
@@ -40,7 +42,7 @@ def snapshot_json(snapshot: StateSnapshot, thread_id: str) -> dict[str, Any]:
             {
                 "id": task.id,
                 "name": task.name,
-                "error": str(task.error) if task.error else None,
+                "error": public_error(task.error) if task.error else None,
                 "interrupts": [{"value": i.value, "id": i.id} for i in task.interrupts],
             }
             for task in snapshot.tasks
