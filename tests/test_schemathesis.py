@@ -51,7 +51,7 @@ from schemathesis import Case, GenerationMode
 from schemathesis.core.result import Err, Ok
 
 from tests.conftest import Serve
-from wayfarer.api import create_app
+from wayfarer.api import ROUTERS, create_app
 from wayfarer.events import TERMINAL_EVENTS
 from wayfarer.settings import Settings
 
@@ -204,9 +204,10 @@ def fuzz(
 def app_routes(settings: Settings) -> set[str]:
     """``"GET /health"``, ...: every route the app serves in its schema, as schemathesis labels
     operations. Read from the app's own routes, so a new route is fuzzed without editing this."""
+    routes = [*create_app(settings).routes, *(route for router in ROUTERS for route in router.routes)]
     return {
         f"{method} {route.path}"
-        for route in create_app(settings).routes
+        for route in routes
         if isinstance(route, APIRoute) and route.include_in_schema
         for method in route.methods or ()
     }

@@ -1,87 +1,37 @@
-"""HTTP routes. Thin: validate the request, call the run service, encode the answer.
+"""The FastAPI app: settings, error handlers, the routers (``routes/``), the site.
 
 Run with ``uvicorn --factory wayfarer.api:create_app``."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
-from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wayfarer.api_docs import install_api_docs
-from wayfarer.auth import Caller, CurrentCaller
 from wayfarer.aws_errors import RETRY_AFTER_SECONDS, storage_status
-from wayfarer.errors import InvalidRequest, WayfarerError
-from wayfarer.lambda_context import invocation_deadline
-from wayfarer.persistence import ThreadRecord
-from wayfarer.runs import RUN_ID, THREAD_ID, RunRequest, RunService
+from wayfarer.errors import WayfarerError
+from wayfarer.routes import health, runs, threads
+from wayfarer.schemas import RunEvent
 from wayfarer.services import Services, build_services
 from wayfarer.settings import Settings
 from wayfarer.site import SiteFiles
-from wayfarer.sse import HEADERS, HEARTBEAT, MEDIA_TYPE, encode_event
-from wayfarer.table_keys import ThreadRef
 
 logger = Logger(service="wayfarer", child=True)
+ROUTERS = (health.router, threads.router, runs.router)  # the API, one router per resource
 BODY_PARSE_ERROR = "There was an error parsing the body"
-DEFAULTS = Settings.model_construct()  # limits for the request models (one source: settings)
-
-
-def valid_unicode(value: Any) -> Any:
-    """Refuse lone surrogates (``"\\ud800"`` in JSON): they cannot be stored or streamed."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode()
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            "contains an unpaired UTF-16 surrogate (such as \\ud800); send valid Unicode text"
-        ) from exc
-    return value
-
-
-Text = Annotated[str, AfterValidator(valid_unicode)]
-ThreadId = Annotated[str, Field(pattern=THREAD_ID.pattern, examples=["test123"])]
-ThreadIdPath = Annotated[str, Path(pattern=THREAD_ID.pattern, examples=["test123"])]
-RunIdPath = Annotated[str, Path(pattern=RUN_ID.pattern, description="A run id (a UUID, lower case).")]
-
-
-class CreateThread(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    thread_id: ThreadId | None = None
-    metadata: Annotated[dict[str, Any], AfterValidator(valid_unicode)] = Field(default_factory=dict)
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata_size(cls, value: dict[str, Any]) -> dict[str, Any]:
-        size = len(json.dumps(value).encode())
-        if size > DEFAULTS.max_metadata_bytes:
-            raise ValueError(f"is {size} bytes as JSON; the limit is {DEFAULTS.max_metadata_bytes}")
-        return value
-
-
-class RunBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    thread_id: ThreadId | None = None
-    message: Text | None = Field(default=None, description="The task, or feedback when resuming.")
-    use_hitl: bool = True
-    max_revisions: int | None = Field(default=None, ge=1, le=5)
-
-
-class StateEdit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    values: dict[str, Annotated[Text, Field(max_length=DEFAULTS.max_edit_chars)]]
-
-
 COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<pool>[\w-]+)$")
 
 
@@ -101,54 +51,20 @@ def site_auth(settings: Settings) -> dict[str, Any] | None:
     return auth
 
 
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+def openapi_with_events(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """OpenAPI, plus the RunEvent union the stream routes name for their text/event-stream."""
 
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+            events = TypeAdapter(RunEvent).json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(events.pop("$defs", {}))
+            components["RunEvent"] = events
+            app.openapi_schema = schema
+        return app.openapi_schema
 
-def get_runs(request: Request) -> RunService:
-    return get_services(request).runs
-
-
-Runs = Annotated[RunService, Depends(get_runs)]
-
-
-def thread_ref(thread_id: ThreadIdPath, caller: CurrentCaller) -> ThreadRef:
-    """The thread named in the path, as the caller's own: another user's is not found."""
-    return ThreadRef(caller.owner, thread_id)
-
-
-Thread = Annotated[ThreadRef, Depends(thread_ref)]
-
-
-def encode_cursor(last: ThreadRecord | None) -> str | None:
-    """Where the next page starts: the last thread's id and activity time, nothing more."""
-    if last is None:
-        return None
-    return base64.urlsafe_b64encode(json.dumps([last.updated_at, last.thread_id]).encode()).decode()
-
-
-def decode_cursor(cursor: str | None) -> tuple[str, str] | None:
-    if not cursor:
-        return None
-    try:
-        updated_at, thread_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if isinstance(updated_at, str) and isinstance(thread_id, str) and THREAD_ID.match(thread_id):
-            return updated_at, thread_id
-    except (ValueError, TypeError):
-        pass
-    raise InvalidRequest("cursor is not one this server gave you; start again without it.")
-
-
-def run_request(body: RunBody, request: Request, caller: Caller) -> RunRequest:
-    return RunRequest(
-        thread_id=body.thread_id,
-        owner=caller.owner,
-        message=body.message,
-        use_hitl=body.use_hitl,
-        max_revisions=body.max_revisions,
-        deadline=invocation_deadline(request.headers, request.scope.get("aws.context")),
-    )
+    return build
 
 
 def create_app(
@@ -181,7 +97,16 @@ def create_app(
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
         )
+    add_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.openapi = openapi_with_events(app)  # type: ignore[method-assign]
+    if settings.web_dist and settings.web_dist.is_dir():
+        add_site(app, settings)
+    return app
 
+
+def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WayfarerError)
     async def wayfarer_error(_: Request, exc: WayfarerError) -> JSONResponse:
         return JSONResponse(
@@ -215,114 +140,18 @@ def create_app(
         logger.error("unhandled error", extra={"path": request.url.path}, exc_info=exc)
         return JSONResponse({"detail": "Internal server error; it has been logged."}, status_code=500)
 
-    @app.get("/health")
-    async def health(request: Request) -> dict[str, str]:
-        services = get_services(request)
-        return {"status": "ok", "model": services.model.name, "research": services.research.name}
 
-    @app.post("/threads", status_code=201)
-    async def create_thread(body: CreateThread, runs: Runs, caller: CurrentCaller) -> dict[str, Any]:
-        return await runs.create_thread(caller.owner, body.thread_id, body.metadata)
+def add_site(app: FastAPI, settings: Settings) -> None:
+    """The built web app at "/", and its config.json with this server's sign-in."""
+    assert settings.web_dist is not None
+    site_dir = settings.web_dist
 
-    @app.get("/threads")
-    async def list_threads(
-        runs: Runs,
-        caller: CurrentCaller,
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        cursor: Annotated[
-            str | None, Query(max_length=2048, description="next_cursor of the page before")
-        ] = None,
-    ) -> dict[str, Any]:
-        """The caller's threads, newest activity first."""
-        threads, last = await runs.list_threads(caller.owner, limit, decode_cursor(cursor))
-        return {"threads": threads, "next_cursor": encode_cursor(last)}
+    @app.get("/config.json", include_in_schema=False)
+    async def site_config() -> dict[str, Any]:
+        """The site's config (web/dist/config.json) with this server's sign-in, so the local
+        site signs in where the app checks tokens; in the cloud `make deploy` writes the file."""
+        path = site_dir / "config.json"
+        config: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+        return {**config, "auth": site_auth(settings)}
 
-    @app.get("/threads/{thread_id}")
-    async def get_thread(ref: Thread, runs: Runs) -> dict[str, Any]:
-        return await runs.get_thread(ref)
-
-    @app.get("/threads/{thread_id}/state")
-    async def get_state(ref: Thread, runs: Runs) -> dict[str, Any]:
-        return await runs.get_state(ref)
-
-    @app.post("/threads/{thread_id}/state")
-    async def update_state(ref: Thread, body: StateEdit, runs: Runs) -> dict[str, Any]:
-        return await runs.update_state(ref, body.values)
-
-    @app.get("/threads/{thread_id}/history")
-    async def history(
-        ref: Thread, runs: Runs, limit: Annotated[int, Query(ge=1, le=100)] = 10
-    ) -> list[dict[str, Any]]:
-        return await runs.history(ref, limit)
-
-    @app.delete("/threads/{thread_id}", status_code=204)
-    async def delete_thread(ref: Thread, runs: Runs) -> Response:
-        await runs.delete_thread(ref)
-        return Response(status_code=204)
-
-    def event_stream(events: AsyncIterator[dict[str, Any] | None]) -> StreamingResponse:
-        async def body_bytes() -> AsyncIterator[bytes]:
-            async for event in events:
-                yield HEARTBEAT if event is None else encode_event(event)
-
-        return StreamingResponse(body_bytes(), media_type=MEDIA_TYPE, headers=HEADERS)
-
-    @app.post("/runs/stream", response_class=StreamingResponse)
-    async def stream_run(
-        body: RunBody, request: Request, runs: Runs, caller: CurrentCaller
-    ) -> StreamingResponse:
-        """Start or resume a run and stream its events. A client that disconnects does not stop
-        the run (on Lambda a function never learns it left): join it again, or cancel it."""
-        run = await runs.start_run(run_request(body, request, caller))
-        return event_stream(run.events(idle_tick=settings.heartbeat_seconds))
-
-    @app.get("/threads/{thread_id}/runs/{run_id}")
-    async def get_run(ref: Thread, run_id: RunIdPath, runs: Runs) -> dict[str, Any]:
-        return await runs.get_run(ref, run_id)
-
-    @app.get("/threads/{thread_id}/runs/{run_id}/stream", response_class=StreamingResponse)
-    async def join_run(
-        ref: Thread,
-        run_id: RunIdPath,
-        runs: Runs,
-        after: Annotated[int | None, Query(ge=0, description="The last seq the client has.")] = None,
-        last_event_id: Annotated[str | None, Header(description="The last seq the client has.")] = None,
-    ) -> StreamingResponse:
-        """Replay the run's events after the client's last seq, then follow it live to its end,
-        wherever it runs. Same wire format and seq values as POST /runs/stream."""
-        if last_event_id is not None:
-            if not re.fullmatch(r"[0-9]{1,10}", last_event_id.strip()):
-                raise InvalidRequest(
-                    "Last-Event-ID must be the seq of the last event you have (0, 1, 2, ...)."
-                )
-            after = int(last_event_id)
-        await runs.check_run(ref, run_id)
-        return event_stream(runs.join(ref, run_id, after or 0, idle_tick=settings.heartbeat_seconds))
-
-    @app.post("/threads/{thread_id}/runs/{run_id}/cancel", status_code=202)
-    async def cancel_run(ref: Thread, run_id: RunIdPath, runs: Runs) -> dict[str, Any]:
-        """Stop the run mid-node, from any instance: the node in progress is discarded, its
-        stream ends with an interrupt (reason "cancelled"), and sending again redoes it."""
-        return await runs.cancel_run(ref, run_id)
-
-    @app.post("/runs/invoke")
-    async def invoke_run(
-        body: RunBody, request: Request, runs: Runs, caller: CurrentCaller
-    ) -> dict[str, Any]:
-        return await runs.invoke(run_request(body, request, caller))
-
-    if settings.web_dist and settings.web_dist.is_dir():
-        site_dir = settings.web_dist
-
-        @app.get("/config.json", include_in_schema=False)
-        async def site_config() -> dict[str, Any]:
-            """The site's config (web/dist/config.json) with this server's sign-in, so the
-            local site signs in where the app checks tokens; in the cloud `make deploy`
-            writes the file itself."""
-            path = site_dir / "config.json"
-            config: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
-            return {**config, "auth": site_auth(settings)}
-
-        app.mount("/", SiteFiles(app, directory=settings.web_dist, html=True), name="web")
-
-    return app
+    app.mount("/", SiteFiles(app, directory=site_dir, html=True), name="web")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import JSONResponse
+from starlette.routing import Match, Mount
 from starlette.types import Receive, Scope, Send
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 class SiteFiles(StaticFiles):
@@ -19,15 +21,18 @@ class SiteFiles(StaticFiles):
         super().__init__(**kwargs)
         self._api = app
 
-    def _allowed(self, path: str) -> set[str]:
-        methods: set[str] = set()
-        for route in self._api.routes:
-            if isinstance(route, APIRoute) and route.path_regex.match(path):
-                methods |= route.methods or set()
-        return methods
+    def _allowed(self, scope: Scope) -> set[str]:
+        """The methods the API's routes take at this path (Starlette's own matching)."""
+        routes = [route for route in self._api.routes if not isinstance(route, Mount)]
+        return {
+            method
+            for method in METHODS
+            for route in routes
+            if route.matches({**scope, "method": method})[0] == Match.FULL
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        allowed = self._allowed(scope["path"]) if scope["type"] == "http" else set()
+        allowed = self._allowed(scope) if scope["type"] == "http" else set()
         if allowed:
             response = JSONResponse(
                 {"detail": f"{scope['method']} is not allowed here; use {', '.join(sorted(allowed))}."},
