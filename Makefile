@@ -43,7 +43,7 @@ dev: setup web-build
 
 # ---------------------------------------------------------------- web
 # npm scripts of web/: build, typecheck, lint, test (vitest), e2e (Playwright + Debian chromium).
-.PHONY: web-setup web-build web-test chromium
+.PHONY: web-setup web-build web-test chromium api-types
 web-setup: web/node_modules/.installed
 
 web/node_modules/.installed: web/package.json web/package-lock.json
@@ -52,6 +52,14 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 
 web-build: web-setup
 	cd web && npm run build
+
+# The web app's types from the app's OpenAPI: web/src/api/openapi.json (dumped from the app), then
+# schema.d.ts (npm run gen:api). Both are checked in, so building the web app needs no Python;
+# make test fails while either lags (tests/test_api_types.py, npm run typecheck).
+api-types: setup web-setup
+	$(PY) python -m wayfarer.openapi_dump > web/src/api/openapi.json.tmp
+	mv web/src/api/openapi.json.tmp web/src/api/openapi.json
+	cd web && npm run gen:api
 
 # The e2e suite drives Debian's chromium; install it when missing (CI machines start without
 # it), with an emoji font so the step icons in the screenshots are not empty boxes.

@@ -209,7 +209,7 @@ export function App() {
             next={view.next}
             done={view.done}
             revision={view.values.revision_number}
-            maxRevisions={view.values.max_revisions ?? view.run?.maxRevisions}
+            maxRevisions={view.values.max_revisions}
           />
           <WorkPanels
             values={view.values}

@@ -3,6 +3,9 @@ import { sleep } from '../lib/sleep';
 import { withBearer, type TokenSource } from './bearer';
 import { abortError, readServerEvents, StreamProtocolError } from './sse';
 import type {
+  CancelledRun,
+  CreateThreadInput,
+  Health,
   ResyncEvent,
   Run,
   RunInput,
@@ -131,7 +134,7 @@ export class ApiClient {
     return (await response.json()) as T;
   }
 
-  health(): Promise<{ status: string; model: string; research: string }> {
+  health(): Promise<Health> {
     return this.request('GET', '/health');
   }
 
@@ -143,7 +146,7 @@ export class ApiClient {
     return this.request('GET', `/threads?${query}`);
   }
 
-  createThread(input: { thread_id?: string; metadata?: Record<string, unknown> } = {}): Promise<Thread> {
+  createThread(input: CreateThreadInput = {}): Promise<Thread> {
     return this.request('POST', '/threads', input);
   }
 
@@ -196,7 +199,7 @@ export class ApiClient {
    * the run's stream ends with an interrupt whose reason is "cancelled". Throws ApiError 409
    * when the run has already ended (its final event tells how), 404 when unknown.
    */
-  cancelRun(threadId: string, runId: string): Promise<Run> {
+  cancelRun(threadId: string, runId: string): Promise<CancelledRun> {
     return this.request('POST', `${runPath(threadId, runId)}/cancel`);
   }
 

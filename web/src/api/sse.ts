@@ -3,17 +3,18 @@
 // streaming TextDecoder, which keeps a multi-byte character that is split across chunks whole.
 import { createParser } from 'eventsource-parser';
 
-import type { ServerEvent } from './types';
+import type { ServerEvent, ServerEventKind } from './types';
 
-const SERVER_EVENTS: ReadonlySet<string> = new Set([
-  'metadata',
-  'node_start',
-  'token',
-  'node',
-  'interrupt',
-  'complete',
-  'error',
-]);
+// Keyed by the schema's event kinds: tsc fails here when the server gains or drops one.
+const SERVER_EVENTS: Record<ServerEventKind, true> = {
+  metadata: true,
+  node_start: true,
+  token: true,
+  node: true,
+  interrupt: true,
+  complete: true,
+  error: true,
+};
 
 /** The stream carried something that is not one of the documented events. */
 export class StreamProtocolError extends Error {
@@ -44,7 +45,7 @@ export function parseEventData(data: string): ServerEvent | null {
   }
   const kind = (parsed as { event: string }).event;
   // Unknown kinds are future additions: skip them rather than break the run.
-  return SERVER_EVENTS.has(kind) ? (parsed as ServerEvent) : null;
+  return Object.hasOwn(SERVER_EVENTS, kind) ? (parsed as ServerEvent) : null;
 }
 
 export interface ReadOptions {

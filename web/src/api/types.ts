@@ -1,6 +1,11 @@
-// The shapes of docs/api.md, typed. Server-sent shapes are trusted as documented; the client
-// checks only what it must to tell events apart.
+// The shapes of docs/api.md, typed. The server's come from its OpenAPI (schema.d.ts, generated
+// from openapi.json); what the schema leaves open (node names, the keys of the graph's state and
+// of a node event's data) is narrowed here on top of them. Server-sent shapes are trusted as
+// documented; the client checks only what it must to tell events apart.
+import openapi from './openapi.json';
+import type { components } from './schema';
 
+// Not in the schema, whose events and state name nodes as plain strings: the graph's nodes.
 export const NODE_NAMES = ['planner', 'travel_plan', 'generate', 'reflect', 'research_critique'] as const;
 export type NodeName = (typeof NODE_NAMES)[number];
 
@@ -8,43 +13,37 @@ export function isNodeName(value: unknown): value is NodeName {
   return typeof value === 'string' && (NODE_NAMES as readonly string[]).includes(value);
 }
 
-export type ThreadStatus = 'idle' | 'busy' | 'interrupted' | 'error';
+/** The server's shapes, generated from its OpenAPI (`make api-types`). */
+type Schemas = components['schemas'];
 
-export interface Thread {
-  thread_id: string;
-  created_at: string;
-  updated_at: string;
-  metadata: Record<string, unknown>;
-  status: ThreadStatus;
-  /** The last run's failure, when status is error (the service sends it; not in docs/api.md). */
-  error?: string | null;
-  /** The running run while status is busy, else the thread's most recent run (null: none yet). */
-  run_id?: string | null;
-  /** The thread's writing task (null before its first run). */
-  title?: string | null;
-}
+/**
+ * A server shape with some fields narrowed to what the client knows and the schema does not say
+ * (node names, the keys of a dict). Each narrowed type must fit the server's: tsc fails here when
+ * the schema drops or changes a field that a narrowing relies on.
+ */
+type Narrowed<
+  Server,
+  Narrowing extends { [K in keyof Narrowing]: K extends keyof Server ? Server[K] : never },
+> = Omit<Server, keyof Narrowing> & Narrowing;
+
+/** `Type`, which tsc holds to fit `Server` (a client type narrower than the schema's). */
+type Within<Type extends Server, Server> = Type;
+
+export type Thread = Schemas['Thread'];
+export type ThreadStatus = Thread['status'];
 
 /** GET /threads: one page of the caller's threads, newest activity first. */
-export interface ThreadPage {
-  threads: Thread[];
-  /** Pass as `cursor` for the next page; null on the last one. */
-  next_cursor: string | null;
-}
-
-export type RunStatus = 'running' | 'interrupted' | 'complete' | 'error' | 'cancelled';
+export type ThreadPage = Schemas['ThreadPage'];
 
 /** GET /threads/{thread_id}/runs/{run_id}: one run as the server's event log knows it. */
-export interface Run {
-  run_id: string;
-  thread_id: string;
-  status: RunStatus;
-  created_at: string;
-  updated_at: string;
-  /** The seq of the newest event the run has written so far. */
-  last_seq: number;
-  error: string | null;
-}
+export type Run = Schemas['Run'];
+export type RunStatus = Run['status'];
+/** POST .../cancel (202): the run as it was, with `cancel_requested: true`. */
+export type CancelledRun = Schemas['CancelledRun'];
 
+export type Health = Schemas['Health'];
+
+// The graph's state: the schema says only `values: dict`; these are the keys the client reads.
 export interface Source {
   query: string;
   title: string;
@@ -59,7 +58,8 @@ export interface StateMessage {
   name?: string | null;
 }
 
-export interface StateValues {
+// A type, not an interface: only a type literal fits the schema's `{ [key: string]: unknown }`.
+export type StateValues = {
   task?: string;
   plan?: string | null;
   draft?: string | null;
@@ -70,78 +70,43 @@ export interface StateValues {
   max_revisions?: number;
   feedback?: string | null;
   messages?: StateMessage[];
-}
+};
 
-export interface StateTask {
-  id: string;
-  name: string;
-  error: string | null;
-  interrupts: unknown[];
-}
+export type ThreadState = Narrowed<Schemas['ThreadState'], { values: StateValues }>;
 
-export interface Checkpoint {
-  thread_id: string;
-  checkpoint_ns: string;
-  checkpoint_id: string;
-}
+/** The fields a human may edit while a thread is paused (the schema allows any key; the server
+ * refuses all but these). */
+export type StateEdit = Within<{ plan?: string; draft?: string; critique?: string }, Schemas['StateEdit']['values']>;
 
-export interface ThreadState {
-  values: StateValues;
-  next: string[];
-  tasks: StateTask[];
-  interrupts: unknown[];
-  checkpoint: Checkpoint | null;
-  parent_checkpoint: Checkpoint | null;
-  metadata: Record<string, unknown> | null;
-  created_at: string | null;
-}
+/** POST /runs/stream's body. */
+export type RunInput = Schemas['RunBody'];
+export type CreateThreadInput = Schemas['CreateThread'];
 
-/** The fields a human may edit while a thread is paused. */
-export interface StateEdit {
-  plan?: string;
-  draft?: string;
-  critique?: string;
-}
-
-export interface RunInput {
-  thread_id?: string;
-  message?: string;
-  use_hitl: boolean;
-  max_revisions?: number;
-}
-
+/** Not a schema constraint: the route checks the server's max_message_chars setting (8000). */
 export const MAX_MESSAGE_CHARS = 8000;
-export const MAX_REVISIONS_CHOICES = [1, 2, 3, 4, 5] as const;
+
+/** The max_revisions the server accepts: RunBody's minimum..maximum in its OpenAPI. */
+export const MAX_REVISIONS_CHOICES: readonly number[] = maxRevisionsChoices();
+
+function maxRevisionsChoices(): number[] {
+  for (const option of openapi.components.schemas.RunBody.properties.max_revisions.anyOf) {
+    // A compile error here means the schema no longer bounds max_revisions.
+    const { minimum, maximum } = option;
+    if (typeof minimum === 'number' && typeof maximum === 'number') {
+      return Array.from({ length: maximum - minimum + 1 }, (_, index) => minimum + index);
+    }
+  }
+  throw new Error('openapi.json gives max_revisions no minimum and maximum.');
+}
 
 // ---------------------------------------------------------------- run stream events
 
-interface EventBase {
-  thread_id: string;
-  run_id: string;
-  seq: number;
-}
+export type MetadataEvent = Schemas['MetadataEvent'];
+export type NodeStartEvent = Narrowed<Schemas['NodeStartEvent'], { node: NodeName }>;
+export type TokenEvent = Narrowed<Schemas['TokenEvent'], { node: NodeName }>;
 
-export interface MetadataEvent extends EventBase {
-  event: 'metadata';
-  model: string;
-  research: string;
-  resumed: boolean;
-  use_hitl: boolean;
-  max_revisions: number;
-}
-
-export interface NodeStartEvent extends EventBase {
-  event: 'node_start';
-  node: NodeName;
-}
-
-export interface TokenEvent extends EventBase {
-  event: 'token';
-  node: NodeName;
-  delta: string;
-}
-
-export interface NodeData {
+/** A node event's `data` (a dict in the schema): the fields that node wrote, plus its message. */
+export type NodeData = {
   plan?: string;
   draft?: string;
   critique?: string;
@@ -150,32 +115,16 @@ export interface NodeData {
   revision_number?: number;
   /** `id` is the message's id in the thread state's `values.messages`. */
   message?: { type: string; content: string; id?: string | null };
-}
+};
 
-export interface NodeEvent extends EventBase {
-  event: 'node';
-  node: NodeName;
-  data: NodeData;
-}
+export type NodeEvent = Narrowed<Schemas['NodeEvent'], { node: NodeName; data: NodeData }>;
 
-export interface InterruptEvent extends EventBase {
-  event: 'interrupt';
-  next: NodeName[];
-  /** hitl: paused after a node; deadline: near the invocation's time limit; cancelled: the
-   * cancel route stopped the run mid-node and `next` is that node, to be redone on Send. (The
-   * service may also say "stopped" when the client left, which that client never reads.) */
-  reason: 'hitl' | 'deadline' | 'stopped' | 'cancelled';
-}
-
-export interface CompleteEvent extends EventBase {
-  event: 'complete';
-}
-
-export interface ErrorEvent extends EventBase {
-  event: 'error';
-  error: string;
-  resumable: boolean;
-}
+/** `reason` — hitl: paused after a node; deadline: near the invocation's time limit; cancelled:
+ * the cancel route stopped the run mid-node and `next` is that node, to be redone on Send. (The
+ * service may also say "stopped" when the client left, which that client never reads.) */
+export type InterruptEvent = Schemas['InterruptEvent'];
+export type CompleteEvent = Schemas['CompleteEvent'];
+export type ErrorEvent = Schemas['ErrorEvent'];
 
 /**
  * Made by the client, not the server: the stream broke before its last event, so the client
@@ -198,6 +147,9 @@ export type ServerEvent =
   | InterruptEvent
   | CompleteEvent
   | ErrorEvent;
+
+/** The kinds of event the schema's RunEvent names; tsc fails here when ServerEvent lacks one. */
+export type ServerEventKind = Within<Schemas['RunEvent']['event'], ServerEvent['event']>;
 
 export type StreamEvent = ServerEvent | ResyncEvent;
 

@@ -7,7 +7,7 @@ import { PAGE_SIZE, initialThreadList, listedThreads, threadListReducer, type Th
 function thread(n: number, change: Partial<Thread> = {}): Thread {
   // Higher n = more recent activity.
   const at = new Date(Date.UTC(2026, 10, 24, 0, 0, n)).toISOString();
-  return { thread_id: `t${n}`, created_at: at, updated_at: at, metadata: {}, status: 'interrupted', run_id: `r${n}`, title: `Task ${n}`, ...change };
+  return { thread_id: `t${n}`, created_at: at, updated_at: at, metadata: {}, status: 'interrupted', run_id: `r${n}`, title: `Task ${n}`, error: null, ...change };
 }
 
 /** The server's threads t<count>…t1, newest first, as GET /threads pages them. */

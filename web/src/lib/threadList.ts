@@ -141,7 +141,7 @@ export function threadListReducer(state: ThreadListState, action: ThreadListActi
 
 function placeholder(threadId: string): Thread {
   const now = new Date().toISOString();
-  return { thread_id: threadId, created_at: now, updated_at: now, metadata: {}, status: 'busy', title: null };
+  return { thread_id: threadId, created_at: now, updated_at: now, metadata: {}, status: 'busy', title: null, error: null, run_id: null };
 }
 
 /** The rows the sidebar shows. */

@@ -44,13 +44,13 @@ function state(values: ThreadState['values'], next: string[] = [], tasks: Thread
     interrupts: [],
     checkpoint: null,
     parent_checkpoint: null,
-    metadata: null,
+    metadata: {},
     created_at: null,
   };
 }
 
 function thread(status: Thread['status'], runId: string | null = null): Thread {
-  return { thread_id: T, created_at: '', updated_at: '', metadata: {}, status, run_id: runId };
+  return { thread_id: T, created_at: '', updated_at: '', metadata: {}, status, run_id: runId, title: null, error: null };
 }
 
 describe('a run as the user watches it', () => {

@@ -45,7 +45,6 @@ export interface RunInfo {
   model: string;
   research: string;
   useHitl: boolean;
-  maxRevisions: number;
 }
 
 export interface ThreadView {
@@ -301,9 +300,7 @@ function applyEvent(view: ThreadView, event: StreamEvent): ThreadView {
           model: event.model,
           research: event.research,
           useHitl: event.use_hitl,
-          maxRevisions: event.max_revisions,
         },
-        values: { ...view.values, max_revisions: event.max_revisions ?? view.values.max_revisions },
       };
     case 'node_start': {
       const started = system({ ...view, running: event.node, next: [] }, 'running', executingText(event.node));
