@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+
+from wayfarer.graph.prompts import brief_in
 from wayfarer.graph.state import Source
-from wayfarer.models.offline import OfflineModel
-from wayfarer.providers import ProviderError, Step, WritingBrief
+from wayfarer.models.offline import OfflineChatModel
+from wayfarer.providers import ProviderError, Step
 from wayfarer.research.offline import OfflineGuide
 
 
@@ -28,20 +34,51 @@ class GatedResearch:
         return await self.inner.search(query, max_results)
 
 
+class FailingChatModel(OfflineChatModel):
+    """The offline writer, failing the first ``failures_left`` calls of one step: streamed, it
+    fails after a partial chunk, as a model endpoint that drops mid-answer."""
+
+    step: Step
+    failures_left: int = 1
+
+    def _fails(self, messages: list[BaseMessage]) -> bool:
+        if brief_in(messages).step == self.step and self.failures_left > 0:
+            self.failures_left -= 1
+            return True
+        return False
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self._fails(messages):
+            raise ProviderError("the model endpoint returned 503 (throttled)")
+        return super()._generate(messages, stop, run_manager, **kwargs)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        if self._fails(messages):
+            yield ChatGenerationChunk(message=AIMessageChunk(content="partial "))
+            raise ProviderError("the model endpoint returned 503 (throttled)")
+        async for chunk in super()._astream(messages, stop, run_manager, **kwargs):
+            yield chunk
+
+
 class FailingModel:
-    """The offline model, failing the first ``times`` calls of one step."""
+    """A model provider whose chat model fails the first ``times`` calls of one step."""
 
     name = "failing"
 
     def __init__(self, step: Step, times: int = 1) -> None:
-        self.step = step
-        self.failures_left = times
-        self.inner = OfflineModel(pace_ms=0)
+        self.chat = FailingChatModel(step=step, failures_left=times, pace_ms=0)
 
-    async def stream(self, brief: WritingBrief) -> AsyncIterator[str]:
-        if brief.step == self.step and self.failures_left > 0:
-            self.failures_left -= 1
-            yield "partial "
-            raise ProviderError("the model endpoint returned 503 (throttled)")
-        async for chunk in self.inner.stream(brief):
-            yield chunk
+    def chat_model(self) -> FailingChatModel:
+        return self.chat

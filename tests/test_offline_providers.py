@@ -1,19 +1,29 @@
-"""The offline model and the bundled guide: deterministic, honest, steerable."""
+"""The offline model and the bundled guide: deterministic, honest, steerable. The model is a
+LangChain chat model, so LangGraph streams its tokens with no code of ours."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any, cast
 
-from wayfarer.graph.state import Source
+import pytest
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatResult
+
+from wayfarer.graph.builder import build_graph
+from wayfarer.graph.prompts import prompt_messages
+from wayfarer.graph.state import Source, WriterState
 from wayfarer.models.offline import (
+    OfflineChatModel,
     OfflineModel,
     chunks,
     find_place,
     topics_in,
     write_critique,
     write_draft,
+    write_plan,
 )
-from wayfarer.providers import WritingBrief
+from wayfarer.providers import ProviderError, WritingBrief
 from wayfarer.research.offline import OfflineGuide, load_guide
 
 
@@ -40,11 +50,11 @@ def test_chunks_join_back_to_exactly_the_text() -> None:
 
 
 async def test_offline_model_is_deterministic_and_streams_in_pieces() -> None:
-    model = OfflineModel(pace_ms=0)
+    model = OfflineChatModel(pace_ms=0)
     brief = WritingBrief(step="plan", task="Write about visiting Lisbon", feedback="more food")
 
     async def text() -> list[str]:
-        return [piece async for piece in model.stream(brief)]
+        return [chunk.text async for chunk in model.astream(prompt_messages(brief)) if chunk.text]
 
     first, second = await text(), await text()
     assert first == second and len(first) > 5
@@ -53,6 +63,74 @@ async def test_offline_model_is_deterministic_and_streams_in_pieces() -> None:
     outline = [line for line in plan.splitlines() if line[:1].isdigit()]
     assert "eat" in outline[1]  # the steer moved food to the front of the outline
     assert '"more food"' in plan
+
+
+async def test_offline_chat_model_answers_the_same_text_streamed_or_not() -> None:
+    model = OfflineChatModel(pace_ms=0)
+    brief = WritingBrief(step="plan", task="Write about visiting Lisbon")
+    streamed = [chunk.text async for chunk in model.astream(prompt_messages(brief))]
+    assert "".join(streamed) == (await model.ainvoke(prompt_messages(brief))).text == write_plan(brief)
+    assert [piece for piece in streamed if piece] == list(chunks(write_plan(brief)))
+
+
+async def test_offline_chat_model_refuses_messages_without_a_brief() -> None:
+    with pytest.raises(ValueError, match="no Wayfarer brief"):
+        await OfflineChatModel(pace_ms=0).ainvoke([HumanMessage("Write about visiting Lisbon")])
+
+
+def writer_input(task: str, max_revisions: int = 0) -> WriterState:
+    return WriterState(
+        task=task, content=[], revision_number=0, max_revisions=max_revisions, messages=[HumanMessage(task)]
+    )
+
+
+async def test_graph_messages_stream_yields_the_offline_chunks_tagged_with_their_node() -> None:
+    """What a LangGraph client streaming ``messages`` sees: every chunk the model wrote, named
+    by the node that asked for it, before that node's own message."""
+    graph = build_graph(OfflineModel(pace_ms=0), OfflineGuide()).compile()
+    streamed: dict[str, list[str]] = {}
+    sequence: list[tuple[str, str]] = []  # (node, what it sent), repeats folded
+    async for part in graph.astream(writer_input("Write about visiting Lisbon"), stream_mode="messages"):
+        message, metadata = cast(tuple[BaseMessage, dict[str, Any]], part)
+        node = metadata["langgraph_node"]
+        sent = "chunks" if isinstance(message, AIMessageChunk) else type(message).__name__
+        if sequence[-1:] != [(node, sent)]:
+            sequence.append((node, sent))
+        if isinstance(message, AIMessageChunk) and message.text:
+            streamed.setdefault(node, []).append(message.text)
+    nodes = ["planner", "travel_plan", "generate"]
+    assert sequence == [(node, sent) for node in nodes for sent in ("chunks", "AIMessage")]
+    state = await graph.ainvoke(writer_input("Write about visiting Lisbon"))
+    assert streamed["planner"] == list(chunks(state["plan"])) and len(streamed["planner"]) > 5
+    assert streamed["generate"] == list(chunks(state["draft"]))
+    assert state["queries"] == "".join(streamed["travel_plan"]).splitlines()
+
+
+class UnreachableChatModel(OfflineChatModel):
+    """A chat model whose endpoint cannot be reached, as a vendor's client reports it."""
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        raise ConnectionError("endpoint unreachable")
+
+
+class UnreachableModel:
+    name = "unreachable"
+
+    def chat_model(self) -> UnreachableChatModel:
+        return UnreachableChatModel(pace_ms=0)
+
+
+async def test_a_vendor_failure_reaches_the_graph_as_a_provider_error() -> None:
+    graph = build_graph(UnreachableModel(), OfflineGuide()).compile()
+    with pytest.raises(ProviderError, match=r"The unreachable model failed \(ConnectionError\)") as raised:
+        await graph.ainvoke(writer_input("Write about visiting Lisbon"))
+    assert "endpoint unreachable" not in str(raised.value)  # the vendor's text stays in the log
 
 
 def test_draft_cites_its_sources_and_critique_names_what_is_missing() -> None:

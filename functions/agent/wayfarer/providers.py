@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from wayfarer.graph.state import Source
+
+if TYPE_CHECKING:  # a chat model's module is loaded only by a provider that builds one
+    from langchain_core.language_models import BaseChatModel
 
 Step = Literal["plan", "research_queries", "draft", "critique", "critique_queries"]
 
 
 @dataclass(frozen=True)
 class WritingBrief:
-    """Everything a model needs for one step; providers turn it into text."""
+    """Everything a model needs for one step. A real model reads it as a prompt
+    (``graph/prompts.py``); the offline writer reads it as it is."""
 
     step: Step
     task: str
@@ -29,8 +32,10 @@ class WritingBrief:
 class ModelProvider(Protocol):
     name: str
 
-    def stream(self, brief: WritingBrief) -> AsyncIterator[str]:
-        """Yield the step's text in chunks as the model writes it."""
+    def chat_model(self) -> BaseChatModel:
+        """The LangChain chat model that writes every step, built on first use (a vendor's
+        client can take seconds to import). The graph calls it through LangChain, so
+        LangGraph's ``messages`` stream carries its tokens."""
         ...
 
 

@@ -22,7 +22,7 @@ from typing import Any, Literal, cast
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
@@ -56,7 +56,7 @@ RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 # Derived from the lease and the latest checkpoint, never stored.
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 StopReason = Literal["cancelled", "lost"]
-STREAM_MODES: list[StreamMode] = ["updates", "custom", "tasks", "checkpoints"]
+STREAM_MODES: list[StreamMode] = ["updates", "messages", "tasks", "checkpoints"]
 VANISHED = (
     "The run stopped without finishing: the instance running it went away (a crash or a "
     "timeout). Nothing saved is lost; send again to resume from the last step."
@@ -561,8 +561,11 @@ class RunService:
                 durability="sync",
             ):
                 mode, chunk = cast(tuple[StreamMode, dict[str, Any]], part)
-                if mode == "custom":
-                    emit(events.make("token", node=chunk["node"], delta=chunk["delta"]))
+                if mode == "messages":
+                    # A model's chunks are tokens; whole messages (a node's output) are not.
+                    message, metadata = cast(tuple[BaseMessage, dict[str, Any]], chunk)
+                    if isinstance(message, AIMessageChunk) and message.text:
+                        emit(events.make("token", node=metadata["langgraph_node"], delta=message.text))
                 elif mode == "checkpoints":
                     next_nodes = list(chunk["next"])
                 elif mode == "tasks" and "result" not in chunk:

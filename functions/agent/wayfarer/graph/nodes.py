@@ -1,5 +1,6 @@
-"""The five nodes. Each streams its text through LangGraph's custom stream and appends one
-AIMessage, in the seed's style, that describes its step."""
+"""The five nodes. Each calls the chat model through LangChain, so LangGraph's ``messages``
+stream carries the model's tokens, tagged with the node, and appends one AIMessage, in the
+seed's style, that describes its step."""
 
 from __future__ import annotations
 
@@ -9,27 +10,40 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from langchain_core.messages import AIMessage
-from langgraph.config import get_stream_writer
+from langchain_core.runnables import RunnableConfig
 
+from wayfarer.graph.prompts import prompt_messages
 from wayfarer.graph.state import Source, WriterState
-from wayfarer.providers import ModelProvider, ResearchProvider, Step, WritingBrief
+from wayfarer.providers import ModelProvider, ProviderError, ResearchProvider, Step, WritingBrief
 
-Node = Callable[[WriterState], Coroutine[Any, Any, dict[str, Any]]]
+Node = Callable[[WriterState, RunnableConfig], Coroutine[Any, Any, dict[str, Any]]]
 
 MAX_QUERIES = 3
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
 
+logger = Logger(service="wayfarer", child=True)
 
-async def write(model: ModelProvider, node: str, brief: WritingBrief) -> str:
-    """Run one model step, streaming each chunk as a token delta for ``node``."""
-    emit = get_stream_writer()
-    parts: list[str] = []
-    async for chunk in model.stream(brief):
-        if chunk:
-            parts.append(chunk)
-            emit({"node": node, "delta": chunk})
-    return "".join(parts).strip()
+
+def vendor_error_kind(exc: Exception) -> str:
+    """An AWS error's code (ThrottlingException, AccessDeniedException, ...), else its type."""
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
+    return str(code) if code else type(exc).__name__
+
+
+async def write(model: ModelProvider, brief: WritingBrief, config: RunnableConfig) -> str:
+    """Run one model step. With the node's ``config`` the call joins the graph's callbacks:
+    when the graph is streamed in ``messages`` mode, the model streams and each chunk is sent."""
+    try:
+        message = await model.chat_model().ainvoke(prompt_messages(brief), config)
+    except ProviderError:
+        raise
+    except Exception as exc:  # every vendor raises its own types; the run needs one
+        # The vendor's text (an ARN, an account id) is for the log; the caller gets its kind.
+        logger.exception("model call failed", extra={"model": model.name})
+        raise ProviderError(f"The {model.name} model failed ({vendor_error_kind(exc)})") from exc
+    return message.text.strip()
 
 
 def parse_queries(text: str) -> list[str]:
@@ -94,8 +108,8 @@ def make_nodes(model: ModelProvider, provider: ResearchProvider, max_results: in
     def researcher(node: str, step: Step, heading: str) -> Node:
         """travel_plan and research_critique: write queries, run them, keep the snippets."""
 
-        async def research_node(state: WriterState) -> dict[str, Any]:
-            queries = parse_queries(await write(model, node, brief_from(state, step)))
+        async def research_node(state: WriterState, config: RunnableConfig) -> dict[str, Any]:
+            queries = parse_queries(await write(model, brief_from(state, step), config))
             found = await research(provider, queries, max_results)
             return step_update(
                 node,
@@ -106,19 +120,19 @@ def make_nodes(model: ModelProvider, provider: ResearchProvider, max_results: in
 
         return research_node
 
-    async def planner(state: WriterState) -> dict[str, Any]:
-        plan = await write(model, "planner", brief_from(state, "plan"))
+    async def planner(state: WriterState, config: RunnableConfig) -> dict[str, Any]:
+        plan = await write(model, brief_from(state, "plan"), config)
         return step_update("planner", f"📋 Step 1: Planning Complete\n\n{plan}", plan=plan)
 
-    async def generate(state: WriterState) -> dict[str, Any]:
-        draft = await write(model, "generate", brief_from(state, "draft"))
+    async def generate(state: WriterState, config: RunnableConfig) -> dict[str, Any]:
+        draft = await write(model, brief_from(state, "draft"), config)
         revision = state.get("revision_number", 0) + 1
         total = state.get("max_revisions", 2) + 1
         message = f"✍️ Step 3: Draft {revision} of {total} Complete\n\n{draft}"
         return step_update("generate", message, draft=draft, revision_number=revision)
 
-    async def reflect(state: WriterState) -> dict[str, Any]:
-        critique = await write(model, "reflect", brief_from(state, "critique"))
+    async def reflect(state: WriterState, config: RunnableConfig) -> dict[str, Any]:
+        critique = await write(model, brief_from(state, "critique"), config)
         message = f"🧐 Step 4: Critique of Draft {state.get('revision_number', 0)} Complete\n\n{critique}"
         return step_update("reflect", message, critique=critique)
 

@@ -1,9 +1,20 @@
-"""Prompts for a real model, one per step. The offline model needs none."""
+"""The messages every model gets for a step: a system prompt per step and the brief as a
+user prompt. The brief also rides along as data in the user message's ``additional_kwargs``
+(ChatBedrockConverse sends a human message's content only) for the offline writer, which
+reads the brief instead of prose."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
 from wayfarer.graph.state import Source
 from wayfarer.providers import Step, WritingBrief
+
+BRIEF_KEY = "wayfarer_brief"
 
 SYSTEM: dict[Step, str] = {
     "plan": (
@@ -51,3 +62,23 @@ def user_prompt(brief: WritingBrief) -> str:
     if brief.feedback:
         parts.append(f"The human steering this piece says (follow it): {brief.feedback}")
     return "\n\n".join(parts)
+
+
+def prompt_messages(brief: WritingBrief) -> list[BaseMessage]:
+    """The step as chat messages, for any chat model."""
+    return [
+        SystemMessage(SYSTEM[brief.step]),
+        HumanMessage(user_prompt(brief), additional_kwargs={BRIEF_KEY: asdict(brief)}),
+    ]
+
+
+def brief_in(messages: Sequence[BaseMessage]) -> WritingBrief:
+    """The brief that ``prompt_messages`` put beside the prompt."""
+    for message in reversed(messages):
+        data: dict[str, Any] | None = message.additional_kwargs.get(BRIEF_KEY)
+        if data is not None:
+            return WritingBrief(**data)
+    raise ValueError(
+        "These messages carry no Wayfarer brief: the offline writer answers only the messages "
+        "that wayfarer.graph.prompts.prompt_messages makes."
+    )

@@ -1,13 +1,21 @@
 """The offline model: no network, no weights. It writes a readable plan, queries, draft and
 critique deterministically from the task, the research snippets and the human's feedback, and
-streams them in small chunks at a configurable pace so streaming is visible in a browser."""
+streams them in small chunks at a configurable pace so streaming is visible in a browser. It is
+a LangChain chat model, so LangGraph streams its tokens as it streams any model's."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
 
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from wayfarer.graph.prompts import brief_in
 from wayfarer.graph.state import Source
 from wayfarer.providers import WritingBrief
 
@@ -256,17 +264,51 @@ def chunks(text: str, words_per_chunk: int = WORDS_PER_CHUNK) -> Iterator[str]:
         yield "".join(pieces[start : start + words_per_chunk])
 
 
+def written(messages: Sequence[BaseMessage]) -> str:
+    """The text for the brief the messages carry, as its chunks join back to it."""
+    brief = brief_in(messages)
+    return WRITERS[brief.step](brief).rstrip()
+
+
+class OfflineChatModel(BaseChatModel):
+    """Deterministic writer of the brief in the messages (``graph.prompts.prompt_messages``);
+    streamed ``pace_ms`` apart per chunk (0 in tests)."""
+
+    pace_ms: float = 20.0
+
+    @property
+    def _llm_type(self) -> str:
+        return "wayfarer-offline"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(written(messages)))])
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        for piece in chunks(written(messages)):
+            if self.pace_ms:
+                await asyncio.sleep(self.pace_ms / 1000)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+
+
 class OfflineModel:
-    """Deterministic writer; ``pace_ms`` between chunks (0 in tests)."""
+    """The offline provider: one ``OfflineChatModel``."""
 
     name = "offline"
 
     def __init__(self, pace_ms: float = 20.0) -> None:
-        self.pace_seconds = pace_ms / 1000
+        self.chat = OfflineChatModel(pace_ms=pace_ms)
 
-    async def stream(self, brief: WritingBrief) -> AsyncIterator[str]:
-        text = WRITERS[brief.step](brief)
-        for piece in chunks(text):
-            if self.pace_seconds:
-                await asyncio.sleep(self.pace_seconds)
-            yield piece
+    def chat_model(self) -> BaseChatModel:
+        return self.chat
