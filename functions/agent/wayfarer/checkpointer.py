@@ -30,10 +30,8 @@ from langgraph_checkpoint_aws.checkpoint.dynamodb.unified_repository import (
     _checkpoint_sk,
 )
 
+from wayfarer.batch_write import batch_write, puts
 from wayfarer.leases import check_fence
-
-BATCH_SIZE = 25  # DynamoDB's BatchWriteItem limit
-MAX_BATCH_ATTEMPTS = 8
 
 
 class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent ships no types
@@ -53,20 +51,10 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         return [item]
 
     def _batch_put(self, items: list[dict[str, Any]]) -> None:
-        for start in range(0, len(items), BATCH_SIZE):
-            requests: list[dict[str, Any]] = [
-                {"PutRequest": {"Item": i}} for i in items[start : start + BATCH_SIZE]
-            ]
-            for attempt in range(MAX_BATCH_ATTEMPTS):
-                if attempt:
-                    time.sleep(min(0.05 * 2**attempt, 2.0))  # throttled: back off, resend the rest
-                check_fence()  # before every request: a retry must not outlive the lease
-                answer = self.client.batch_write_item(RequestItems={self.table_name: requests})
-                requests = answer.get("UnprocessedItems", {}).get(self.table_name, [])
-                if not requests:
-                    break
-            else:
-                raise RuntimeError(f"DynamoDB left {len(requests)} checkpoint items unwritten after retries")
+        # The fence before every request: a retry must not outlive the lease.
+        batch_write(
+            self.client, self.table_name, puts(items), before_request=check_fence, what="checkpoint items"
+        )
 
     def put_writes(
         self,

@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wayfarer.aws_errors import is_conditional_failure
+from wayfarer.batch_write import batch_write, puts
 from wayfarer.events import TERMINAL_EVENTS
 from wayfarer.table_keys import events_after, events_key, run_key
 
@@ -161,23 +162,9 @@ class DynamoDBEventLog:
         """The event items, then the record. Normally one item and the record, in one request;
         a batch that needs more items goes over several requests, in seq order, so a reader
         meets items in order (and skips nothing: it reads only a contiguous run of seqs)."""
-        puts = [self._events_item(record, batch) for batch in _batches(events)]
-        puts.append(self._record_item(record))
-        for start in range(0, len(puts), 25):
-            await self._put_all(puts[start : start + 25])
-
-    async def _put_all(self, items: list[dict[str, Any]]) -> None:
-        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items]
-        for attempt in range(8):
-            if attempt:
-                await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
-            answer = await asyncio.to_thread(
-                self._client.batch_write_item, RequestItems={self._table: requests}
-            )
-            requests = answer.get("UnprocessedItems", {}).get(self._table, [])
-            if not requests:
-                return
-        raise RuntimeError(f"DynamoDB left {len(requests)} event-log items unwritten after retries")
+        items = [self._events_item(record, batch) for batch in _batches(events)]
+        items.append(self._record_item(record))
+        await asyncio.to_thread(batch_write, self._client, self._table, puts(items), what="event-log items")
 
     async def append_once(self, record: RunRecord, event: dict[str, Any]) -> bool:
         try:

@@ -14,6 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from wayfarer.batch_write import batch_write, deletes, puts
 from wayfarer.checkpointer import BatchingDynamoDBSaver
 from wayfarer.settings import Settings
 from wayfarer.table_keys import LEASE_SK, LOCAL_OWNER, OWNER_INDEX, ThreadRef, thread_key, thread_pk
@@ -103,11 +104,7 @@ def rebuild_with_owner_index(client: Any, table: str) -> None:
         TableName=table, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
     )
     create_local_table(client, table)
-    for start in range(0, len(items), 25):
-        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]
-        while requests:
-            answer = client.batch_write_item(RequestItems={table: requests})
-            requests = answer.get("UnprocessedItems", {}).get(table, [])
+    batch_write(client, table, puts(items), what="local items")
     print(f"Local table {table}: rebuilt with the {OWNER_INDEX} index, {len(items)} items kept.", flush=True)
 
 
@@ -286,12 +283,4 @@ class ThreadRecords:
             if not start:
                 break
         keys = [key for key in keys if key["SK"]["S"] != LEASE_SK]
-        for begin in range(0, len(keys), 25):
-            requests: list[dict[str, Any]] = [{"DeleteRequest": {"Key": k}} for k in keys[begin : begin + 25]]
-            while requests:
-                answer = await asyncio.to_thread(
-                    self._client.batch_write_item, RequestItems={self._table: requests}
-                )
-                requests = answer.get("UnprocessedItems", {}).get(self._table, [])
-                if requests:
-                    await asyncio.sleep(0.1)
+        await asyncio.to_thread(batch_write, self._client, self._table, deletes(keys), what="thread items")
