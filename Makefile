@@ -13,8 +13,10 @@ export PYTHONPATH := $(CURDIR)/functions/agent
 help:
 	@echo "make dev     run the app locally (dynalite + s3rver + offline model) on http://127.0.0.1:2024"
 	@echo "             INSTANCES=2 runs two app processes (ports 2024, 2025) on the same data"
+	@echo "             AUTH=cognito signs in against a local Cognito pool (moto; demo users printed)"
 	@echo "make test    lint, type-check and test everything (what CI runs)"
 	@echo "make bench   print the benchmark tables (stream, durable runs, cold start)"
+	@echo "make api-types  regenerate web/src/api/openapi.json and schema.d.ts from the app"
 
 # ---------------------------------------------------------------- set-up
 # Idempotent: a fresh machine gets uv, the locked Python env and the locked npm tools.
