@@ -8,8 +8,9 @@ from fastapi import Depends, Path, Request
 
 from wayfarer.auth import Caller, CurrentCaller
 from wayfarer.lambda_context import invocation_deadline
-from wayfarer.runs import RUN_ID, THREAD_ID, RunRequest, RunService
+from wayfarer.runs import RUN_ID, THREAD_ID, RunService
 from wayfarer.schemas import RunBody
+from wayfarer.seed_runs import RunRequest
 from wayfarer.services import Services
 from wayfarer.table_keys import ThreadRef
 

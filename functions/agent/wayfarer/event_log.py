@@ -21,11 +21,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from wayfarer.aws_errors import is_conditional_failure
 from wayfarer.batch_write import batch_write, puts
 from wayfarer.events import TERMINAL_EVENTS
-from wayfarer.table_keys import events_after, events_key, run_key
+from wayfarer.table_keys import RUN_SK_PREFIX, events_after, events_key, run_key, thread_pk
 
 logger = Logger(service="wayfarer", child=True)
 
 RunStatus = Literal["running", "interrupted", "complete", "error", "cancelled"]
+# Which contract a run speaks: the seed's events, or LangGraph Server's stream modes.
+RunKind = Literal["seed", "langgraph"]
 # Sent at once: the run's start, node boundaries and the end. Tokens wait for the timer.
 URGENT_EVENTS = TERMINAL_EVENTS | {"metadata", "node"}
 # A batch item stays well under DynamoDB's 400 KB; bigger batches are split, and a single
@@ -35,6 +37,9 @@ MAX_BATCH_BYTES = 300_000
 
 def final_status(event: Mapping[str, Any]) -> RunStatus:
     """The run status a terminal event leaves behind."""
+    if event["event"] == "end":  # a LangGraph run's end, which its stream does not send
+        status: RunStatus = event["status"]
+        return status
     if event["event"] == "complete":
         return "complete"
     if event["event"] == "error":
@@ -51,6 +56,9 @@ class RunRecord:
     updated_at: str
     last_seq: int = 0
     error: str | None = None
+    kind: RunKind = "seed"
+    # A LangGraph run's fields: assistant_id, metadata, multitask_strategy, kwargs.
+    info: dict[str, Any] | None = None
 
     def as_json(self, thread_id: str) -> dict[str, Any]:
         return {
@@ -85,6 +93,8 @@ class EventLog(Protocol):
         ...
 
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None: ...
+
+    async def list_runs(self, thread_id: str, limit: int) -> list[RunRecord]: ...
 
 
 def contiguous(events: list[dict[str, Any]], after: int) -> list[dict[str, Any]]:
@@ -148,6 +158,10 @@ class DynamoDBEventLog:
         }
         if record.error:
             item["error"] = {"S": record.error}
+        if record.kind != "seed":
+            item["kind"] = {"S": record.kind}
+        if record.info:
+            item["info"] = {"S": json.dumps(record.info, separators=(",", ":"), default=str)}
         return item
 
     def _events_item(self, record: RunRecord, events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -209,17 +223,45 @@ class DynamoDBEventLog:
             self._client.get_item, TableName=self._table, Key=run_key(thread_id, run_id), ConsistentRead=True
         )
         item = answer.get("Item")
-        if not item:
-            return None
-        return RunRecord(
-            thread_key=thread_id,
-            run_id=run_id,
-            status=item["status"]["S"],
-            created_at=item["created_at"]["S"],
-            updated_at=item["updated_at"]["S"],
-            last_seq=int(item["last_seq"]["N"]),
-            error=item["error"]["S"] if "error" in item else None,
-        )
+        return _run_record(thread_id, item) if item else None
+
+    async def list_runs(self, thread_id: str, limit: int) -> list[RunRecord]:
+        """The thread's newest runs first (run ids are UUIDv7: ordered by creation)."""
+        records: list[RunRecord] = []
+        start: dict[str, Any] | None = None
+        while len(records) < limit:
+            page = await asyncio.to_thread(
+                self._client.query,
+                TableName=self._table,
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :run)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": thread_pk(thread_id)},
+                    ":run": {"S": RUN_SK_PREFIX},
+                },
+                ScanIndexForward=False,
+                ConsistentRead=True,
+                Limit=limit - len(records),
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            records += [_run_record(thread_id, item) for item in page.get("Items", [])]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        return records
+
+
+def _run_record(thread_key: str, item: Mapping[str, Any]) -> RunRecord:
+    return RunRecord(
+        thread_key=thread_key,
+        run_id=item["run_id"]["S"],
+        status=item["status"]["S"],
+        created_at=item["created_at"]["S"],
+        updated_at=item["updated_at"]["S"],
+        last_seq=int(item["last_seq"]["N"]),
+        error=item["error"]["S"] if "error" in item else None,
+        kind=item["kind"]["S"] if "kind" in item else "seed",
+        info=json.loads(item["info"]["S"]) if "info" in item else None,
+    )
 
 
 class EventLogWriter:

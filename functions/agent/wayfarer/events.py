@@ -10,7 +10,8 @@ from langchain_core.messages import BaseMessage
 # The node update fields a seed client reads, in its order.
 SEED_FIELDS = ("plan", "draft", "critique", "queries")
 
-TERMINAL_EVENTS = frozenset({"interrupt", "complete", "error"})
+# "end": a LangGraph run's end, kept in its log (its stream closes instead of sending it).
+TERMINAL_EVENTS = frozenset({"interrupt", "complete", "error", "end"})
 
 
 def message_type(message: BaseMessage) -> str:

@@ -18,21 +18,19 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, cast
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
-from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import StateSnapshot, StreamMode
+from langgraph.types import StateSnapshot
 
 from wayfarer.aws_errors import public_error
 from wayfarer.errors import Conflict, InvalidRequest, NotFound
-from wayfarer.event_log import EventLog, EventLogWriter, RunRecord, RunStatus, final_status
+from wayfarer.event_log import EventLog, EventLogWriter, RunKind, RunRecord, RunStatus, final_status
 from wayfarer.events import TERMINAL_EVENTS, RunEvents
-from wayfarer.graph.builder import DEFAULT_MAX_REVISIONS, NODES
 from wayfarer.graph.state import EDITABLE_FIELDS
 from wayfarer.leases import (
     HolderKind,
@@ -46,7 +44,8 @@ from wayfarer.leases import (
     current_fence,
 )
 from wayfarer.persistence import ThreadExists, ThreadRecord, ThreadRecords, now_iso
-from wayfarer.table_keys import LOCAL_OWNER, ThreadRef
+from wayfarer.seed_runs import RunRequest, SeedDriver
+from wayfarer.table_keys import ThreadRef
 from wayfarer.thread_state import snapshot_json, values_json
 
 logger = Logger(service="wayfarer", child=True)
@@ -56,7 +55,6 @@ RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 # Derived from the lease and the latest checkpoint, never stored.
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 StopReason = Literal["cancelled", "lost"]
-STREAM_MODES: list[StreamMode] = ["updates", "messages", "tasks", "checkpoints"]
 VANISHED = (
     "The run stopped without finishing: the instance running it went away (a crash or a "
     "timeout). Nothing saved is lost; send again to resume from the last step."
@@ -77,20 +75,7 @@ def new_run_id() -> str:
     return str(uuid.UUID(bytes=bytes(raw)))
 
 
-def same_text(a: str | None, b: str | None) -> bool:
-    """Equal but for case and spacing: the task resent as typed again."""
-    return " ".join((a or "").split()).casefold() == " ".join((b or "").split()).casefold()
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    thread_id: str | None = None
-    owner: str = LOCAL_OWNER
-    message: str | None = None
-    use_hitl: bool = True
-    max_revisions: int | None = None
-    # Epoch seconds by which the run must have stopped (Lambda's invocation deadline).
-    deadline: float | None = None
+Emit = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -101,12 +86,36 @@ class Outcome:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
+class RunDriver(Protocol):
+    """What one kind of run (the seed's, LangGraph's) decides; the service does the rest:
+    the lease, the fence, the event log, cancel and join."""
+
+    kind: RunKind
+
+    def record_info(self) -> dict[str, Any] | None:
+        """What the run's record keeps besides its status (LangGraph's run fields)."""
+        ...
+
+    async def prepare(self, ref: ThreadRef) -> Any:
+        """The graph input, with the thread held; raise to refuse the run before it starts."""
+        ...
+
+    def first_event(self, events: RunEvents) -> dict[str, Any]: ...
+
+    async def drive(
+        self, run: Run, graph_input: Any, emit: Emit, events: RunEvents, running: dict[str, float]
+    ) -> Outcome:
+        """Run the graph; ``running`` holds the nodes in progress (named in an error)."""
+        ...
+
+    def terminal(self, outcome: Outcome, events: RunEvents) -> dict[str, Any]: ...
+
+
 @dataclass(eq=False)  # hashed by identity
 class Run:
     ref: ThreadRef
     run_id: str
-    request: RunRequest
-    resumed: bool
+    driver: RunDriver
     lease: Lease
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     stop_requested: bool = False  # stop at the next node boundary (shutdown)
@@ -342,73 +351,45 @@ class RunService:
         thread_id = request.thread_id or str(uuid.uuid4())
         if not THREAD_ID.match(thread_id):
             raise InvalidRequest("thread_id must be 1-64 letters, digits, '_' or '-'.")
-        ref = ThreadRef(request.owner, thread_id)
+        return await self.launch(ThreadRef(request.owner, thread_id), SeedDriver(self, request, message))
+
+    async def launch(self, ref: ThreadRef, driver: RunDriver) -> Run:
+        """Take the thread, let the driver prepare the input, and start the run in its task."""
         run_id = new_run_id()
         try:
             lease = await self.leases.acquire(ref.key, run_id, "run")
         except LeaseTaken as taken:
-            raise self._busy(thread_id, taken, "wait for it to pause, or join it") from taken
+            raise self._busy(ref.thread_id, taken, "wait for it to pause, or join it") from taken
         try:
-            graph_input, resumed = await self._prepare(ref, message, request.max_revisions)
+            graph_input = await driver.prepare(ref)
         except BaseException:
             # Refused before it began: the thread's last run is again the one before.
             with suppress(ClientError, BotoCoreError):
                 await self.leases.release(lease, lease.previous)
             raise
-        run = Run(ref, run_id, request, resumed, lease)
+        run = Run(ref, run_id, driver, lease)
         self._runs[run_id] = run
         run.task = asyncio.create_task(self._execute(run, graph_input))
         run.task.add_done_callback(lambda _: self._runs.pop(run_id, None))
         return run
-
-    async def _prepare(self, ref: ThreadRef, message: str, max_revisions: int | None) -> tuple[Any, bool]:
-        """The graph input: None to resume a paused or failed thread, else a new piece. The
-        thread record is refreshed either way (activity time, TTL; a new piece's title)."""
-        config = self.config(ref)
-        snapshot = await self.graph.aget_state(config)
-        # Tasks without ``next``: a step whose node finished but whose checkpoint was never
-        # written (the run failed right after it). Resuming commits the saved result.
-        if snapshot.next or snapshot.tasks:
-            update: dict[str, Any] = {}
-            # Resending the task itself (the seed's curl, repeated) continues; it does not steer.
-            if message and not same_text(message, snapshot.values.get("task")):
-                update = {"feedback": message, "messages": [HumanMessage(message)]}
-            if max_revisions is not None and max_revisions != snapshot.values.get("max_revisions"):
-                update["max_revisions"] = max_revisions
-            if update:
-                await self.graph.aupdate_state(config, update)
-            await self.threads.touch(ref)
-            return None, True
-        if not message:
-            state = "finished" if snapshot.values else "new"
-            raise InvalidRequest(
-                f"Thread {ref.thread_id!r} is {state}: send a non-empty message with what to write about."
-            )
-        await self.threads.touch(ref, title=message)  # the seed runs on ids it never created
-        return {
-            "task": message,
-            "plan": None,
-            "draft": None,
-            "critique": None,
-            "queries": [],
-            "content": [],
-            "revision_number": 0,
-            "max_revisions": max_revisions or DEFAULT_MAX_REVISIONS,
-            "feedback": None,
-            "messages": [HumanMessage(message)],
-        }, False
-
-    def _deadline_near(self, request: RunRequest) -> bool:
-        return request.deadline is not None and request.deadline - time.time() < self.deadline_margin_seconds
 
     async def _execute(self, run: Run, graph_input: Any) -> None:
         # Context-local keys: each run task has its own copy, so concurrent runs never mix them.
         logger.thread_safe_append_keys(thread_id=run.thread_id, run_id=run.run_id)
         events = RunEvents(run.thread_id, run.run_id)
         started = now_iso()
+        driver = run.driver
         writer = EventLogWriter(
             self.log,
-            RunRecord(run.ref.key, run.run_id, "running", started, started),
+            RunRecord(
+                run.ref.key,
+                run.run_id,
+                "running",
+                started,
+                started,
+                kind=driver.kind,
+                info=driver.record_info(),
+            ),
             now_iso,
             self.timings.log_flush_seconds,
         )
@@ -417,22 +398,13 @@ class RunService:
             run.queue.put_nowait(event)
             writer.add(event)
 
-        request = run.request
-        emit(
-            events.make(
-                "metadata",
-                model=self.model_name,
-                research=self.research_name,
-                resumed=run.resumed,
-                use_hitl=request.use_hitl,
-            )
-        )
+        emit(driver.first_event(events))
         fence = LeaseFence(run.lease, self.leases.lease_seconds)
         keeper = asyncio.create_task(self._keep_lease(run, fence))
         running: dict[str, float] = {}
         outcome: Outcome | None = None
         try:
-            logger.info("run started", extra={"resumed": run.resumed, "use_hitl": request.use_hitl})
+            logger.info("run started", extra={"kind": driver.kind})
             run.drive = asyncio.create_task(
                 self._drive_fenced(run, fence, emit, events, graph_input, running)
             )
@@ -460,7 +432,7 @@ class RunService:
                 outcome = Outcome(
                     "error", {"error": "The run was cancelled; send again to resume.", "resumable": True}
                 )
-            await self._finish(run, writer, events.make(outcome.event, **outcome.fields), fence)
+            await self._finish(run, writer, driver.terminal(outcome, events), fence)
 
     async def _finish(
         self, run: Run, writer: EventLogWriter, terminal: dict[str, Any], fence: LeaseFence
@@ -485,7 +457,7 @@ class RunService:
     async def _stopped(self, run: Run) -> Outcome:
         if run.stop_reason == "lost":
             return Outcome("error", {"error": LOST, "resumable": True})
-        return await self._pause(run.ref, "cancelled")
+        return await self.pause(run.ref, "cancelled")
 
     async def _keep_lease(self, run: Run, fence: LeaseFence) -> None:
         """Renew the lease every third of its period; between renewals, look for a cancel.
@@ -522,77 +494,16 @@ class RunService:
         self,
         run: Run,
         fence: LeaseFence,
-        emit: Callable[[dict[str, Any]], None],
+        emit: Emit,
         events: RunEvents,
         graph_input: Any,
         running: dict[str, float],
     ) -> Outcome:
         current_fence.set(fence)  # this task's context: the checkpointer checks it on every write
-        return await self._drive(run, emit, events, graph_input, running)
+        return await run.driver.drive(run, graph_input, emit, events, running)
 
-    async def _drive(
-        self,
-        run: Run,
-        emit: Callable[[dict[str, Any]], None],
-        events: RunEvents,
-        graph_input: Any,
-        running: dict[str, float],
-    ) -> Outcome:
-        """Run node after node until the graph ends or the run must pause."""
-        request = run.request
-        config: RunnableConfig = {**self.config(run.ref), "metadata": {"run_id": run.run_id}}
-        while True:
-            # A new piece starts its first node when the deadline is near, but not once it passed.
-            past = request.deadline is not None and request.deadline <= time.time()
-            if self._deadline_near(request) and (graph_input is None or past):
-                if graph_input is not None:  # save the new piece's input, run no node
-                    async for _ in self.graph.astream(
-                        graph_input, config, interrupt_before=list(NODES), durability="sync"
-                    ):
-                        pass
-                return await self._pause(run.ref, "deadline")
-            interrupted = False
-            next_nodes: list[str] = []
-            async for part in self.graph.astream(
-                graph_input,
-                config,
-                stream_mode=STREAM_MODES,
-                interrupt_after=list(NODES),
-                durability="sync",
-            ):
-                mode, chunk = cast(tuple[StreamMode, dict[str, Any]], part)
-                if mode == "messages":
-                    # A model's chunks are tokens; whole messages (a node's output) are not.
-                    message, metadata = cast(tuple[BaseMessage, dict[str, Any]], chunk)
-                    if isinstance(message, AIMessageChunk) and message.text:
-                        emit(events.make("token", node=metadata["langgraph_node"], delta=message.text))
-                elif mode == "checkpoints":
-                    next_nodes = list(chunk["next"])
-                elif mode == "tasks" and "result" not in chunk:
-                    running[chunk["name"]] = time.perf_counter()
-                    emit(events.make("node_start", node=chunk["name"]))
-                elif mode == "updates":
-                    replayed = bool(chunk.get("__metadata__", {}).get("cached"))
-                    for node, update in chunk.items():
-                        if node == "__interrupt__":
-                            interrupted = True
-                            continue
-                        if node == "__metadata__":
-                            continue
-                        elapsed = time.perf_counter() - running.pop(node, time.perf_counter())
-                        logger.info(
-                            "node finished",
-                            extra={"node": node, "duration_ms": round(elapsed * 1000), "replayed": replayed},
-                        )
-                        emit(events.node(node, update, replayed=replayed))
-            graph_input = None
-            if not interrupted or not next_nodes:  # a pause after the last node is the end
-                return Outcome("complete")
-            if request.use_hitl or run.stop_requested:
-                reason = "hitl" if request.use_hitl else "stopped"
-                return Outcome("interrupt", {"next": next_nodes, "reason": reason})
-
-    async def _pause(self, ref: ThreadRef, reason: str) -> Outcome:
+    async def pause(self, ref: ThreadRef, reason: str) -> Outcome:
+        """A pause where the thread stands now (a cancel, a deadline)."""
         snapshot = await self._state(ref)
         return Outcome("interrupt", {"next": list(snapshot.next), "reason": reason})
 

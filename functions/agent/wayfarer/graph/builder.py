@@ -5,11 +5,10 @@ from __future__ import annotations
 from langgraph.graph import END, START, StateGraph
 
 from wayfarer.graph.nodes import make_nodes
-from wayfarer.graph.state import WriterState
+from wayfarer.graph.state import DEFAULT_MAX_REVISIONS, WriterState
 from wayfarer.providers import ModelProvider, ResearchProvider
 
 NODES: tuple[str, ...] = ("planner", "travel_plan", "generate", "reflect", "research_critique")
-DEFAULT_MAX_REVISIONS = 2
 
 
 def after_generate(state: WriterState) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, TypedDict
 
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.graph.message import add_messages
 
 
@@ -31,5 +31,24 @@ class WriterState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
 
 
+DEFAULT_MAX_REVISIONS = 2
 # Fields a human may edit while the graph is paused.
 EDITABLE_FIELDS = frozenset({"plan", "draft", "critique"})
+# The human's steer for the next node: set while paused, read once, then cleared.
+STEERING_FIELD = "feedback"
+
+
+def new_piece(task: str, max_revisions: int | None = None) -> WriterState:
+    """The graph input that starts a piece of writing from its task."""
+    return {
+        "task": task,
+        "plan": None,
+        "draft": None,
+        "critique": None,
+        "queries": [],
+        "content": [],
+        "revision_number": 0,
+        "max_revisions": max_revisions or DEFAULT_MAX_REVISIONS,
+        "feedback": None,
+        "messages": [HumanMessage(task)],
+    }
