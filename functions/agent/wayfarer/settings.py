@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # Providers. Empty means: bedrock in Lambda, offline everywhere else.
     model_provider: ModelProviderName | None = None
     bedrock_model_id: str = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    # Where Bedrock Runtime is called, when not AWS's own endpoint (a local Converse server in tests).
+    bedrock_endpoint_url: str | None = None
     research_provider: ResearchProviderName = "offline"
     tavily_api_key: str | None = None
     research_max_results: int = Field(default=3, ge=1, le=10)

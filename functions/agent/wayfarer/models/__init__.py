@@ -10,7 +10,9 @@ def make_model_provider(settings: Settings) -> ModelProvider:
     if settings.active_model_provider == "bedrock":
         from wayfarer.models.bedrock import BedrockModel
 
-        return BedrockModel(settings.bedrock_model_id, settings.aws_region)
+        return BedrockModel(
+            settings.bedrock_model_id, settings.aws_region, endpoint_url=settings.bedrock_endpoint_url
+        )
     from wayfarer.models.offline import OfflineModel
 
     return OfflineModel(pace_ms=settings.offline_pace_ms)
