@@ -39,9 +39,11 @@ node_modules/.installed: package.json package-lock.json
 PORT ?= 2024
 INSTANCES ?= 1
 AUTH ?= none
+PACE_MS ?=
 .PHONY: dev
 dev: setup web-build
-	$(PY) python -m wayfarer.devstack --port $(PORT) --instances $(INSTANCES) --auth $(AUTH)
+	$(PY) python -m wayfarer.devstack --port $(PORT) --instances $(INSTANCES) --auth $(AUTH) \
+		$(if $(PACE_MS),--pace-ms $(PACE_MS))
 
 # ---------------------------------------------------------------- web
 # npm scripts of web/: build, typecheck, lint, test (vitest), e2e (Playwright + Debian chromium).

@@ -163,6 +163,51 @@ def test_a_throttle_mid_stream_is_a_resumable_error_and_sending_again_completes_
     assert f"Task: {TASK}" in app.converse.requests[1].user_text()
 
 
+def test_langgraph_messages_tuple_streams_bedrock_tokens_and_a_throttle_is_an_error_event(
+    bedrock_app: BedrockApp,
+) -> None:
+    """LangGraph's messages-tuple stream carries the model's own chunks, with no code of ours
+    between (the chat model's stream); a throttle mid-stream is LangGraph's error event, and
+    the thread resumes."""
+    app = bedrock_app
+    app.converse.script(Reply(PLAN, throttle_after=2))
+    app.converse.default = Reply(PLAN)
+    thread_id = app.client.post("/threads", json={}).json()["thread_id"]
+    body = {"assistant_id": "travel_writer", "input": {"task": TASK}, "stream_mode": "messages-tuple"}
+
+    failed = lg_parts(app.client, f"/threads/{thread_id}/runs/stream", body)
+    assert [chunk_text(chunk) for _, (chunk, _) in failed[1:-1] if chunk_text(chunk)] == PLAN[:2]
+    event, data = failed[-1]
+    assert event == "error" and data["message"].startswith("planner failed: The bedrock model failed")
+    assert THROTTLE_MESSAGE not in json.dumps(failed)
+
+    resumed = lg_parts(app.client, f"/threads/{thread_id}/runs/stream", {**body, "input": None})
+    chunks = [chunk for event, (chunk, meta) in resumed[1:] if chunk["type"] == "AIMessageChunk"]
+    assert [chunk_text(c) for c in chunks if chunk_text(c)] == PLAN
+    assert {meta["langgraph_node"] for _, (_, meta) in resumed[1:]} == {"planner"}
+    assert saved_nodes(app.client, thread_id) == ["planner"]
+
+
+def chunk_text(chunk: dict[str, Any]) -> str:
+    """A chunk's text: ChatBedrockConverse streams content blocks ([{"type": "text", ...}])."""
+    content = chunk["content"]
+    return content if isinstance(content, str) else "".join(b.get("text", "") for b in content)
+
+
+def lg_parts(client: httpx.Client, path: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
+    """LangGraph's stream as (event, data) pairs."""
+    parts: list[tuple[str, Any]] = []
+    with client.stream("POST", path, json=body) as response:
+        assert response.status_code == 200, response.read()
+        event = ""
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                parts.append((event, json.loads(line[6:])))
+    return parts
+
+
 class _Raw:
     """A response body that hands over the bytes in small, arbitrary pieces."""
 

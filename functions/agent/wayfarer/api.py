@@ -23,14 +23,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from wayfarer.api_docs import install_api_docs
 from wayfarer.aws_errors import RETRY_AFTER_SECONDS, storage_status
 from wayfarer.errors import WayfarerError
-from wayfarer.routes import health, runs, threads
+from wayfarer.routes import assistants, graph_runs, health, runs, threads
 from wayfarer.schemas import RunEvent
 from wayfarer.services import Services, build_services
 from wayfarer.settings import Settings
 from wayfarer.site import SiteFiles
 
 logger = Logger(service="wayfarer", child=True)
-ROUTERS = (health.router, threads.router, runs.router)  # the API, one router per resource
+# The API, one router per resource: ours, and LangGraph Server's beside them.
+ROUTERS = (health.router, assistants.router, threads.router, graph_runs.router, runs.router)
 BODY_PARSE_ERROR = "There was an error parsing the body"
 COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<pool>[\w-]+)$")
 

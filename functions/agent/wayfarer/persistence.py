@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from wayfarer.batch_write import batch_write, deletes, puts
 from wayfarer.checkpointer import BatchingDynamoDBSaver
+from wayfarer.errors import NotFound
 from wayfarer.settings import Settings
 from wayfarer.table_keys import LEASE_SK, LOCAL_OWNER, OWNER_INDEX, ThreadRef, thread_key, thread_pk
 
@@ -227,6 +228,21 @@ class ThreadRecords:
             ExpressionAttributeNames={"#owner": "owner", "#ttl": "ttl"},
             ExpressionAttributeValues=values,
         )
+
+    async def set_metadata(self, ref: ThreadRef, metadata: dict[str, Any]) -> None:
+        try:
+            await asyncio.to_thread(
+                self._client.update_item,
+                TableName=self._table,
+                Key=thread_key(ref.key),
+                UpdateExpression="SET metadata = :metadata",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues={":metadata": {"S": json.dumps(metadata)}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise NotFound(f"Thread {ref.thread_id!r} does not exist.") from exc
+            raise
 
     async def get(self, ref: ThreadRef) -> ThreadRecord | None:
         answer = await asyncio.to_thread(

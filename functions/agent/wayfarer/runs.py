@@ -11,6 +11,7 @@ discarding only the node it was in."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import time
@@ -22,6 +23,7 @@ from typing import Any, Literal, Protocol, cast
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
+from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
@@ -31,7 +33,9 @@ from wayfarer.aws_errors import public_error
 from wayfarer.errors import Conflict, InvalidRequest, NotFound
 from wayfarer.event_log import EventLog, EventLogWriter, RunKind, RunRecord, RunStatus, final_status
 from wayfarer.events import TERMINAL_EVENTS, RunEvents
-from wayfarer.graph.state import EDITABLE_FIELDS
+from wayfarer.graph.builder import NODES
+from wayfarer.graph.state import EDITABLE_FIELDS, STEERING_FIELD
+from wayfarer.graph_runs import graph_run_json
 from wayfarer.leases import (
     HolderKind,
     LastRun,
@@ -173,6 +177,7 @@ class RunService:
         model_name: str,
         research_name: str,
         max_message_chars: int = 8000,
+        max_metadata_bytes: int = 16384,
         deadline_margin_seconds: float = 60.0,
         timings: RunTimings | None = None,
     ) -> None:
@@ -184,6 +189,7 @@ class RunService:
         self.model_name = model_name
         self.research_name = research_name
         self.max_message_chars = max_message_chars
+        self.max_metadata_bytes = max_metadata_bytes
         self.deadline_margin_seconds = deadline_margin_seconds
         self.timings = timings or RunTimings()
         self._runs: dict[str, Run] = {}  # runs executing in this process, by run id
@@ -242,14 +248,58 @@ class RunService:
         return {**thread, "status": status, "error": error, "run_id": run_id}
 
     async def create_thread(
-        self, owner: str, thread_id: str | None, metadata: dict[str, Any] | None
+        self, owner: str, thread_id: str | None, metadata: dict[str, Any] | None, if_exists: str = "raise"
     ) -> dict[str, Any]:
         ref = ThreadRef(owner, thread_id or str(uuid.uuid4()))
         try:
             record = await self.threads.create(ref, metadata)
         except ThreadExists as exc:
+            if if_exists == "do_nothing":
+                return await self.get_thread(ref)
             raise Conflict(f"Thread {ref.thread_id!r} already exists; use it, or choose another id.") from exc
         return self._thread_json(record, LeaseState(), None)
+
+    async def patch_thread(self, ref: ThreadRef, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``metadata`` into the thread's."""
+        record = await self._record(ref)
+        merged = {**record.metadata, **metadata}
+        if len(json.dumps(merged).encode()) > self.max_metadata_bytes:
+            raise InvalidRequest(
+                f"The merged metadata would exceed {self.max_metadata_bytes} bytes; send less, or "
+                "overwrite keys instead of adding them."
+            )
+        await self.threads.set_metadata(ref, merged)
+        return await self.get_thread(ref)
+
+    async def search_threads(
+        self,
+        owner: str,
+        *,
+        metadata: dict[str, Any] | None,
+        ids: list[str] | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+    ) -> list[dict[str, Any]]:
+        """The owner's threads, newest activity first, that match every filter given; reads
+        the owner's threads a page at a time until ``offset + limit`` match."""
+        found: list[dict[str, Any]] = []
+        after: tuple[str, str] | None = None
+        wanted = set(ids) if ids is not None else None
+        while len(found) < offset + limit:
+            page, last = await self.list_threads(owner, 100, after)
+            for thread in page:
+                if wanted is not None and thread["thread_id"] not in wanted:
+                    continue
+                if status is not None and thread["status"] != status:
+                    continue
+                if metadata and any(thread["metadata"].get(k) != v for k, v in metadata.items()):
+                    continue
+                found.append(thread)
+            if last is None:
+                break
+            after = (last.updated_at, last.thread_id)
+        return found[offset : offset + limit]
 
     async def get_thread(self, ref: ThreadRef) -> dict[str, Any]:
         record, lease, snapshot = await asyncio.gather(
@@ -271,31 +321,69 @@ class RunService:
             threads.append(self._thread_json(record, lease, None, paused=paused))
         return threads, next_cursor
 
-    async def get_state(self, ref: ThreadRef) -> dict[str, Any]:
-        await self._record(ref)
-        return snapshot_json(await self._state(ref), ref.thread_id)
+    def _at(self, ref: ThreadRef, checkpoint_id: str | None) -> RunnableConfig:
+        config = self.config(ref)
+        if checkpoint_id:
+            config["configurable"]["checkpoint_id"] = checkpoint_id
+        return config
 
-    async def update_state(self, ref: ThreadRef, values: dict[str, Any]) -> dict[str, Any]:
+    async def get_state(self, ref: ThreadRef, checkpoint_id: str | None = None) -> dict[str, Any]:
         await self._record(ref)
-        unknown = sorted(set(values) - EDITABLE_FIELDS)
+        snapshot = await self.graph.aget_state(self._at(ref, checkpoint_id))
+        if checkpoint_id and snapshot.config is None:
+            raise NotFound(f"Thread {ref.thread_id!r} has no checkpoint {checkpoint_id!r}.")
+        return snapshot_json(snapshot, ref.thread_id)
+
+    async def update_state(
+        self,
+        ref: ThreadRef,
+        values: dict[str, Any],
+        as_node: str | None = None,
+        checkpoint_id: str | None = None,
+    ) -> dict[str, Any]:
+        """An edit while paused (plan, draft, critique) or a steer for the next node
+        (feedback); from a given checkpoint, a fork of the thread at that point."""
+        await self._record(ref)
+        unknown = sorted(set(values) - EDITABLE_FIELDS - {STEERING_FIELD})
         if unknown:
+            editable = ", ".join(sorted(EDITABLE_FIELDS))
             raise InvalidRequest(
-                f"Cannot edit {', '.join(unknown)}; only {', '.join(sorted(EDITABLE_FIELDS))} can be edited."
+                f"Cannot edit {', '.join(unknown)}; only {editable} can be edited, and {STEERING_FIELD} set."
             )
+        if as_node is not None and as_node not in NODES:
+            raise InvalidRequest(f"as_node {as_node!r} is no node; the nodes are {', '.join(NODES)}.")
+        update = dict(values)
+        if isinstance(update.get(STEERING_FIELD), str) and update[STEERING_FIELD].strip():
+            update["messages"] = [HumanMessage(update[STEERING_FIELD])]
         async with self._holding(ref, "edit", "edit it when it pauses"):
-            snapshot = await self._state(ref)
-            if not (snapshot.next or snapshot.tasks):
+            config = self._at(ref, checkpoint_id)
+            snapshot = await self.graph.aget_state(config)
+            if checkpoint_id and snapshot.config is None:
+                raise NotFound(f"Thread {ref.thread_id!r} has no checkpoint {checkpoint_id!r}.")
+            if not checkpoint_id and not (snapshot.next or snapshot.tasks):
                 raise Conflict(
                     f"Thread {ref.thread_id!r} is not paused; edits are accepted only while it is paused."
                 )
-            await self.graph.aupdate_state(self.config(ref), values)
+            await self.graph.aupdate_state(config, update, as_node=as_node)
             return snapshot_json(await self._state(ref), ref.thread_id)
 
-    async def history(self, ref: ThreadRef, limit: int) -> list[dict[str, Any]]:
+    async def history(
+        self,
+        ref: ThreadRef,
+        limit: int,
+        before: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        checkpoint_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The thread's checkpoints, newest first: before a checkpoint, from one, or matching
+        metadata."""
         await self._record(ref)
+        before_config = self._at(ref, before) if before else None
         return [
             snapshot_json(s, ref.thread_id)
-            async for s in self.graph.aget_state_history(self.config(ref), limit=limit)
+            async for s in self.graph.aget_state_history(
+                self._at(ref, checkpoint_id), limit=limit, before=before_config, filter=metadata or None
+            )
         ]
 
     async def delete_thread(self, ref: ThreadRef) -> None:
@@ -552,29 +640,74 @@ class RunService:
     def _vanished(record: RunRecord, lease: LeaseState) -> bool:
         return record.status == "running" and lease.running_run_id != record.run_id
 
+    def _run_json(self, ref: ThreadRef, record: RunRecord, lease: LeaseState) -> dict[str, Any]:
+        """A run as its kind reports it: the seed's statuses, or LangGraph's Run."""
+        if self._vanished(record, lease):
+            record = replace(record, status="error", error=VANISHED)
+        if record.kind == "langgraph":
+            return graph_run_json(record, ref.thread_id)
+        return record.as_json(ref.thread_id)
+
     async def get_run(self, ref: ThreadRef, run_id: str) -> dict[str, Any]:
         record, lease, _ = await self._find_run(ref, run_id)
-        answer = record.as_json(ref.thread_id)
-        if self._vanished(record, lease):
-            answer.update(status="error", error=VANISHED)
-        return answer
+        return self._run_json(ref, record, lease)
 
-    async def cancel_run(self, ref: ThreadRef, run_id: str) -> dict[str, Any]:
+    async def list_runs(
+        self, ref: ThreadRef, limit: int, offset: int, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The thread's runs, newest first, in LangGraph's Run shape."""
+        await self._record(ref)
+        records, lease = await asyncio.gather(
+            self.log.list_runs(ref.key, 1000 if status else offset + limit), self.leases.read(ref.key)
+        )
+        runs = []
+        for record in records:
+            if self._vanished(record, lease):
+                record = replace(record, status="error", error=VANISHED)
+            runs.append(graph_run_json(record, ref.thread_id))
+        if status is not None:
+            runs = [run for run in runs if run["status"] == status]
+        return runs[offset : offset + limit]
+
+    async def cancel_run(self, ref: ThreadRef, run_id: str, wait: bool = False) -> dict[str, Any]:
         """Ask the run to stop mid-node, wherever it runs: its instance sees the flag on the
-        lease within a lease poll (at once when it runs here)."""
-        answer = await self.get_run(ref, run_id)
-        if answer["status"] != "running":
-            raise Conflict(f"Run {run_id!r} already ended ({answer['status']}); there is nothing to cancel.")
+        lease within a lease poll (at once when it runs here). ``wait``: answer once it stopped."""
+        record, lease, _ = await self._find_run(ref, run_id)
+        if record.status != "running" or self._vanished(record, lease):
+            ended = self._run_json(ref, record, lease)["status"]
+            raise Conflict(f"Run {run_id!r} already ended ({ended}); there is nothing to cancel.")
         local = self._runs.get(run_id)
         if local is not None and local.ref == ref:
             local.stop_now("cancelled")
         elif not await self.leases.request_cancel(ref.key, run_id):
             raise Conflict(f"Run {run_id!r} ended before it could be cancelled.")
-        return {**answer, "cancel_requested": True}
+        if wait:
+            await self.wait_for_end(ref, run_id)
+        return {**await self.get_run(ref, run_id), "cancel_requested": True}
 
-    async def check_run(self, ref: ThreadRef, run_id: str) -> None:
-        """Raise ``NotFound`` before a join's stream begins."""
-        await self._find_run(ref, run_id)
+    async def wait_for_end(self, ref: ThreadRef, run_id: str) -> dict[str, Any] | None:
+        """Follow the run to its end, wherever it runs; its terminal event (None if the thread
+        went away first)."""
+        last: dict[str, Any] | None = None
+        async for event in self.join(ref, run_id, 0):
+            if event is not None:
+                last = event
+        return last
+
+    async def check_run(self, ref: ThreadRef, run_id: str) -> RunRecord:
+        """Raise ``NotFound`` before a join's stream begins; the run's record. A run that holds
+        the thread writes its record with its first event, at once: wait a moment for it (the
+        record says which contract the run speaks)."""
+        record: RunRecord | None = None
+        for attempt in range(20):
+            stored = await self.log.get_run(ref.key, run_id)
+            if stored is not None:
+                return stored
+            if attempt == 0:
+                record, _, _ = await self._find_run(ref, run_id)  # NotFound unless it holds the thread
+            await asyncio.sleep(0.05)
+        assert record is not None
+        return record
 
     async def join(
         self, ref: ThreadRef, run_id: str, after: int, idle_tick: float | None = None
@@ -669,3 +802,22 @@ class RunService:
         tasks = [run.task for run in runs if run.task]
         if tasks:
             await asyncio.wait(tasks, timeout=grace_seconds)
+
+    async def launch_with(self, ref: ThreadRef, driver: RunDriver, strategy: str, wait_seconds: float) -> Run:
+        """LangGraph's multitask strategies for a busy thread: ``reject`` (409), ``interrupt``
+        (cancel the running run, then start once it stopped), ``enqueue`` (start once the
+        running run ends), each waiting at most ``wait_seconds``."""
+        give_up = time.monotonic() + wait_seconds
+        cancelled: set[str] = set()
+        while True:
+            try:
+                return await self.launch(ref, driver)
+            except Conflict as busy:
+                if strategy == "reject" or time.monotonic() >= give_up:
+                    raise
+                run_id = busy.fields.get("run_id")
+                if strategy == "interrupt" and run_id and run_id not in cancelled:
+                    cancelled.add(run_id)
+                    with suppress(Conflict, NotFound):
+                        await self.cancel_run(ref, run_id)
+            await asyncio.sleep(self.timings.join_poll_seconds)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from wayfarer.event_log import RunStatus
 from wayfarer.runs import THREAD_ID, ThreadStatus
@@ -34,18 +34,22 @@ ThreadId = Annotated[str, Field(pattern=THREAD_ID.pattern, examples=["test123"])
 # ------------------------------------------------------------------ requests
 
 
+def metadata_size(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value).encode())
+    if size > DEFAULTS.max_metadata_bytes:
+        raise ValueError(f"is {size} bytes as JSON; the limit is {DEFAULTS.max_metadata_bytes}")
+    return value
+
+
 class CreateThread(BaseModel):
     model_config = ConfigDict(extra="forbid")
     thread_id: ThreadId | None = None
-    metadata: Annotated[dict[str, Any], AfterValidator(valid_unicode)] = Field(default_factory=dict)
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata_size(cls, value: dict[str, Any]) -> dict[str, Any]:
-        size = len(json.dumps(value).encode())
-        if size > DEFAULTS.max_metadata_bytes:
-            raise ValueError(f"is {size} bytes as JSON; the limit is {DEFAULTS.max_metadata_bytes}")
-        return value
+    metadata: Annotated[dict[str, Any], AfterValidator(valid_unicode), AfterValidator(metadata_size)] = Field(
+        default_factory=dict
+    )
+    if_exists: Literal["raise", "do_nothing"] = Field(
+        default="raise", description="An id that exists: 409 (raise), or answer that thread (do_nothing)."
+    )
 
 
 class RunBody(BaseModel):
@@ -58,9 +62,20 @@ class RunBody(BaseModel):
 
 class StateEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    values: dict[str, Annotated[Text, Field(max_length=DEFAULTS.max_edit_chars)]] = Field(
-        description="plan, draft or critique: the fields a human may edit while the thread is paused."
+    values: dict[str, Annotated[Text | None, Field(max_length=DEFAULTS.max_edit_chars)]] = Field(
+        description="plan, draft or critique: the fields a human may edit while the thread is paused; "
+        "feedback: a steer the next node reads."
     )
+    as_node: str | None = Field(
+        default=None, description="The node the edit is made as (LangGraph's as_node)."
+    )
+    checkpoint_id: str | None = Field(default=None, description="Edit from this checkpoint (a fork).")
+    checkpoint: dict[str, Any] | None = Field(
+        default=None, description="{checkpoint_id}: the same, as LangGraph sends it."
+    )
+
+    def from_checkpoint(self) -> str | None:
+        return self.checkpoint_id or (self.checkpoint or {}).get("checkpoint_id")
 
 
 # ------------------------------------------------------------------ answers
@@ -99,6 +114,10 @@ class Task(BaseModel):
     name: str
     error: str | None
     interrupts: list[dict[str, Any]]
+    path: list[str]
+    checkpoint: dict[str, Any] | None
+    state: dict[str, Any] | None
+    result: Any = Field(description="The node's saved result, before its step is committed.")
 
 
 class ThreadState(BaseModel):

@@ -58,6 +58,7 @@ def build_services(
         model_name=model.name,
         research_name=research.name,
         max_message_chars=settings.max_message_chars,
+        max_metadata_bytes=settings.max_metadata_bytes,
         deadline_margin_seconds=settings.deadline_margin_seconds,
     )
     return Services(

@@ -24,3 +24,28 @@ def encode_event(event: Mapping[str, Any]) -> bytes:
         # A lone surrogate cannot be UTF-8: escape everything rather than cut the stream.
         payload = json.dumps(event, ensure_ascii=True, separators=(",", ":"), default=str)
         return f"data: {payload}\n\n".encode()
+
+
+def _json_line(data: Any) -> str:
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        payload.encode()
+    except UnicodeEncodeError:
+        payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"), default=str)
+    return payload.translate(_LINE_BREAKS)
+
+
+def encode_part(event: Mapping[str, Any], with_id: bool) -> bytes:
+    """LangGraph Server's wire format: ``event: <mode>``, ``data: <one-line JSON>`` and, for a
+    resumable stream, ``id: <seq>``. A run's end is the stream closing (nothing is sent); the
+    seed-shaped error a join makes for a run that vanished becomes LangGraph's error."""
+    name = event["event"]
+    if name in ("end", "complete", "interrupt"):
+        return b""
+    data = event.get("data")
+    if name == "error" and data is None:
+        data = {"error": "RunError", "message": event.get("error")}
+    block = f"event: {name}\ndata: {_json_line(data)}\n"
+    if with_id:
+        block += f"id: {event['seq']}\n"
+    return (block + "\n").encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,6 +10,7 @@ from langchain_core.messages import BaseMessage
 from langgraph.types import StateSnapshot
 
 from wayfarer.aws_errors import public_error
+from wayfarer.jsonable import jsonable
 
 
 def message_json(message: BaseMessage) -> dict[str, Any]:
@@ -34,7 +36,28 @@ def checkpoint_json(config: Mapping[str, Any] | None, thread_id: str) -> dict[st
     }
 
 
+def pause_interrupts(next_nodes: list[str], checkpoint_id: str | None) -> list[dict[str, Any]]:
+    """The travel writer's pause (a static breakpoint) as an interrupt a LangGraph client
+    shows: what comes next and how to steer it; one id per pause (its checkpoint)."""
+    return [
+        {
+            "value": {
+                "reason": "hitl",
+                "next": next_nodes,
+                "resume": 'input: null to go on, or command: {"resume": "<your feedback>"}',
+            },
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"wayfarer:pause:{checkpoint_id}")),
+        }
+    ]
+
+
 def snapshot_json(snapshot: StateSnapshot, thread_id: str) -> dict[str, Any]:
+    """A paused thread (``next`` set, no task failed, no interrupt of its own) shows its pause as
+    an interrupt, as the stream that paused it did."""
+    interrupts = [{"value": i.value, "id": i.id} for i in snapshot.interrupts]
+    if snapshot.next and not interrupts and not any(task.error for task in snapshot.tasks):
+        checkpoint = checkpoint_json(snapshot.config, thread_id) or {}
+        interrupts = pause_interrupts(list(snapshot.next), checkpoint.get("checkpoint_id"))
     return {
         "values": values_json(snapshot.values or {}),
         "next": list(snapshot.next),
@@ -43,11 +66,16 @@ def snapshot_json(snapshot: StateSnapshot, thread_id: str) -> dict[str, Any]:
                 "id": task.id,
                 "name": task.name,
                 "error": public_error(task.error) if task.error else None,
-                "interrupts": [{"value": i.value, "id": i.id} for i in task.interrupts],
+                "interrupts": [{"value": i.value, "id": i.id} for i in task.interrupts]
+                or (interrupts if snapshot.next and task.name == snapshot.next[0] else []),
+                "path": [str(p) for p in task.path],
+                "checkpoint": None,  # the travel writer has no subgraphs
+                "state": None,
+                "result": jsonable(task.result) if task.result is not None else None,
             }
             for task in snapshot.tasks
         ],
-        "interrupts": [{"value": i.value, "id": i.id} for i in snapshot.interrupts],
+        "interrupts": interrupts,
         "checkpoint": checkpoint_json(snapshot.config, thread_id),
         "parent_checkpoint": checkpoint_json(snapshot.parent_config, thread_id),
         "metadata": dict(snapshot.metadata or {}),

@@ -4,6 +4,100 @@
  */
 
 export interface paths {
+    "/assistants/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Search Assistants */
+        post: operations["search_assistants_assistants_search_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/assistants/{assistant_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Assistant */
+        get: operations["get_assistant_assistants__assistant_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/assistants/{assistant_id}/graph": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Graph
+         * @description The graph's nodes and edges, as LangGraph draws them.
+         */
+        get: operations["get_graph_assistants__assistant_id__graph_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/assistants/{assistant_id}/schemas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Schemas
+         * @description JSON schemas of the graph's input, output, state and context.
+         */
+        get: operations["get_schemas_assistants__assistant_id__schemas_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/assistants/{assistant_id}/subgraphs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Subgraphs
+         * @description The travel writer has no subgraphs.
+         */
+        get: operations["get_subgraphs_assistants__assistant_id__subgraphs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -52,10 +146,32 @@ export interface paths {
         put?: never;
         /**
          * Stream Run
-         * @description Start or resume a run and stream its events. A client that disconnects does not stop
-         *     the run (on Lambda a function never learns it left): join it again, or cancel it.
+         * @description Start or resume a run and stream its events (the seed's RunBody). A client that
+         *     disconnects does not stop the run (on Lambda a function never learns it left): join it
+         *     again, or cancel it. A body with ``assistant_id`` is LangGraph's stateless run instead.
          */
         post: operations["stream_run_runs_stream_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/runs/wait": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Wait Stateless Run
+         * @description A run on a new thread of its own, deleted when the run ends (unless on_completion is
+         *     "keep"); the values it left.
+         */
+        post: operations["wait_stateless_run_runs_wait_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -83,6 +199,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/threads/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Search Threads
+         * @description LangGraph's thread search: the caller's threads, newest activity first, that match.
+         */
+        post: operations["search_threads_threads_search_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/threads/{thread_id}": {
         parameters: {
             query?: never;
@@ -98,7 +234,11 @@ export interface paths {
         delete: operations["delete_thread_threads__thread_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Patch Thread
+         * @description Merge metadata into the thread's.
+         */
+        patch: operations["patch_thread_threads__thread_id__patch"];
         trace?: never;
     };
     "/threads/{thread_id}/history": {
@@ -111,7 +251,78 @@ export interface paths {
         /** History */
         get: operations["history_threads__thread_id__history_get"];
         put?: never;
-        post?: never;
+        /**
+         * Search History
+         * @description The checkpoints newest first: before one, from one, or matching metadata.
+         */
+        post: operations["search_history_threads__thread_id__history_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/threads/{thread_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Thread Runs
+         * @description The thread's runs (seed runs too), newest first.
+         */
+        get: operations["list_thread_runs_threads__thread_id__runs_get"];
+        put?: never;
+        /**
+         * Create Thread Run
+         * @description Start a run and answer at once; join it or read it by its id. On Lambda the run lives
+         *     in the invocation that started it, so there this answers when the run has paused or ended
+         *     (docs/api.md).
+         */
+        post: operations["create_thread_run_threads__thread_id__runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/threads/{thread_id}/runs/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stream Thread Run
+         * @description Start a run on the thread and stream it in the stream modes asked for.
+         */
+        post: operations["stream_thread_run_threads__thread_id__runs_stream_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/threads/{thread_id}/runs/wait": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Wait Thread Run
+         * @description Start a run and answer the thread's values once it pauses or ends (``__interrupt__``
+         *     while paused, ``__error__`` if it failed).
+         */
+        post: operations["wait_thread_run_threads__thread_id__runs_wait_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -156,6 +367,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/threads/{thread_id}/runs/{run_id}/join": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Join Thread Run
+         * @description Wait for the run to pause or end, wherever it runs; the thread's values then.
+         */
+        get: operations["join_thread_run_threads__thread_id__runs__run_id__join_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/threads/{thread_id}/runs/{run_id}/stream": {
         parameters: {
             query?: never;
@@ -166,7 +397,8 @@ export interface paths {
         /**
          * Join Run
          * @description Replay the run's events after the client's last seq, then follow it live to its end,
-         *     wherever it runs. Same wire format and seq values as POST /runs/stream.
+         *     wherever it runs. Same wire format and seq values as the stream that started the run (a
+         *     LangGraph run's parts with their ids).
          */
         get: operations["join_run_threads__thread_id__runs__run_id__stream_get"];
         put?: never;
@@ -187,8 +419,48 @@ export interface paths {
         /** Get State */
         get: operations["get_state_threads__thread_id__state_get"];
         put?: never;
-        /** Update State */
+        /**
+         * Update State
+         * @description Edit while paused, or set feedback for the next node; with a checkpoint, fork from it.
+         */
         post: operations["update_state_threads__thread_id__state_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/threads/{thread_id}/state/checkpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get State At Checkpoint
+         * @description The state at ``checkpoint.checkpoint_id``, or the latest without one.
+         */
+        post: operations["get_state_at_checkpoint_threads__thread_id__state_checkpoint_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/threads/{thread_id}/state/{checkpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get State At */
+        get: operations["get_state_at_threads__thread_id__state__checkpoint_id__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -199,6 +471,96 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Assistant */
+        Assistant: {
+            /** Assistant Id */
+            assistant_id: string;
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /** Context */
+            context: {
+                [key: string]: unknown;
+            };
+            /** Created At */
+            created_at: string;
+            /** Description */
+            description: string | null;
+            /** Graph Id */
+            graph_id: string;
+            /** Metadata */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /** Updated At */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** AssistantSearch */
+        AssistantSearch: {
+            /** Graph Id */
+            graph_id?: string | null;
+            /**
+             * Limit
+             * @default 10
+             */
+            limit?: number;
+            /** Metadata */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Offset
+             * @default 0
+             */
+            offset?: number;
+            /** Select */
+            select?: string[] | null;
+            /** Sort By */
+            sort_by?: ("assistant_id" | "graph_id" | "name" | "created_at" | "updated_at") | null;
+            /** Sort Order */
+            sort_order?: ("asc" | "desc") | null;
+        };
+        /** CancelledGraphRun */
+        CancelledGraphRun: {
+            /** Assistant Id */
+            assistant_id: string;
+            /** Cancel Requested */
+            cancel_requested: boolean;
+            /** Created At */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Kwargs */
+            kwargs: {
+                [key: string]: unknown;
+            };
+            /** Last Seq */
+            last_seq: number;
+            /** Metadata */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Multitask Strategy */
+            multitask_strategy: string;
+            /** Run Id */
+            run_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "running" | "error" | "success" | "timeout" | "interrupted";
+            /** Thread Id */
+            thread_id: string;
+            /** Updated At */
+            updated_at: string;
+        };
         /** CancelledRun */
         CancelledRun: {
             /** Cancel Requested */
@@ -230,6 +592,37 @@ export interface components {
             /** Thread Id */
             thread_id: string;
         };
+        /** CheckpointRef */
+        CheckpointRef: {
+            /** Checkpoint Id */
+            checkpoint_id?: string | null;
+            /** Checkpoint Map */
+            checkpoint_map?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Checkpoint Ns
+             * @default
+             * @constant
+             */
+            checkpoint_ns?: "";
+            /** Thread Id */
+            thread_id?: string | null;
+        };
+        /** CommandBody */
+        CommandBody: {
+            /** Goto */
+            goto?: string | string[] | null;
+            /**
+             * Resume
+             * @description Goes on from the pause; text (or {"feedback": text}) steers the next node.
+             */
+            resume?: unknown;
+            /** Update */
+            update?: {
+                [key: string]: unknown;
+            } | unknown[] | null;
+        };
         /** CompleteEvent */
         CompleteEvent: {
             /**
@@ -249,6 +642,13 @@ export interface components {
         };
         /** CreateThread */
         CreateThread: {
+            /**
+             * If Exists
+             * @description An id that exists: 409 (raise), or answer that thread (do_nothing).
+             * @default raise
+             * @enum {string}
+             */
+            if_exists?: "raise" | "do_nothing";
             /** Metadata */
             metadata?: {
                 [key: string]: unknown;
@@ -277,6 +677,41 @@ export interface components {
             /** Thread Id */
             thread_id: string;
         };
+        /**
+         * GraphRun
+         * @description LangGraph's Run shape (and ours: last_seq, error).
+         */
+        GraphRun: {
+            /** Assistant Id */
+            assistant_id: string;
+            /** Created At */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Kwargs */
+            kwargs: {
+                [key: string]: unknown;
+            };
+            /** Last Seq */
+            last_seq: number;
+            /** Metadata */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Multitask Strategy */
+            multitask_strategy: string;
+            /** Run Id */
+            run_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "running" | "error" | "success" | "timeout" | "interrupted";
+            /** Thread Id */
+            thread_id: string;
+            /** Updated At */
+            updated_at: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -293,6 +728,24 @@ export interface components {
              * @constant
              */
             status: "ok";
+        };
+        /**
+         * HistoryQuery
+         * @description POST /threads/{thread_id}/history.
+         */
+        HistoryQuery: {
+            /** Before */
+            before?: components["schemas"]["CheckpointRef"] | string | null;
+            checkpoint?: components["schemas"]["CheckpointRef"] | null;
+            /**
+             * Limit
+             * @default 10
+             */
+            limit?: number;
+            /** Metadata */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** InterruptEvent */
         InterruptEvent: {
@@ -430,6 +883,83 @@ export interface components {
              */
             use_hitl?: boolean;
         };
+        /**
+         * RunCreate
+         * @description POST /threads/{thread_id}/runs[/stream|/wait] and the stateless /runs/stream, /runs/wait.
+         */
+        RunCreate: {
+            /**
+             * Assistant Id
+             * @description The assistant: "travel_writer".
+             */
+            assistant_id: string;
+            /** Checkpoint */
+            checkpoint?: {
+                [key: string]: unknown;
+            } | null;
+            /** Checkpoint Id */
+            checkpoint_id?: string | null;
+            command?: components["schemas"]["CommandBody"] | null;
+            /** Config */
+            config?: {
+                [key: string]: unknown;
+            } | null;
+            /** Context */
+            context?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * If Not Exists
+             * @default reject
+             * @enum {string}
+             */
+            if_not_exists?: "create" | "reject";
+            /** Input */
+            input?: {
+                [key: string]: unknown;
+            } | null;
+            /** Interrupt After */
+            interrupt_after?: "*" | string[] | null;
+            /** Interrupt Before */
+            interrupt_before?: "*" | string[] | null;
+            /** Metadata */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Multitask Strategy
+             * @default reject
+             * @enum {string}
+             */
+            multitask_strategy?: "reject" | "interrupt" | "rollback" | "enqueue";
+            /**
+             * On Completion
+             * @description Stateless runs only: keep or delete (default) their thread.
+             */
+            on_completion?: ("delete" | "keep") | null;
+            /**
+             * On Disconnect
+             * @default continue
+             * @enum {string}
+             */
+            on_disconnect?: "cancel" | "continue";
+            /**
+             * Stream Mode
+             * @default values
+             */
+            stream_mode?: string | string[];
+            /**
+             * Stream Resumable
+             * @description Send each event's id (every run's events are kept for a join anyway).
+             * @default false
+             */
+            stream_resumable?: boolean;
+            /**
+             * Stream Subgraphs
+             * @default false
+             */
+            stream_subgraphs?: boolean;
+        };
         RunEvent: components["schemas"]["MetadataEvent"] | components["schemas"]["NodeStartEvent"] | components["schemas"]["TokenEvent"] | components["schemas"]["NodeEvent"] | components["schemas"]["InterruptEvent"] | components["schemas"]["CompleteEvent"] | components["schemas"]["ErrorEvent"];
         /**
          * RunResult
@@ -454,18 +984,51 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * StateAt
+         * @description POST /threads/{thread_id}/state/checkpoint.
+         */
+        StateAt: {
+            checkpoint: components["schemas"]["CheckpointRef"];
+            /**
+             * Subgraphs
+             * @default false
+             */
+            subgraphs?: boolean;
+        };
         /** StateEdit */
         StateEdit: {
             /**
+             * As Node
+             * @description The node the edit is made as (LangGraph's as_node).
+             */
+            as_node?: string | null;
+            /**
+             * Checkpoint
+             * @description {checkpoint_id}: the same, as LangGraph sends it.
+             */
+            checkpoint?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Checkpoint Id
+             * @description Edit from this checkpoint (a fork).
+             */
+            checkpoint_id?: string | null;
+            /**
              * Values
-             * @description plan, draft or critique: the fields a human may edit while the thread is paused.
+             * @description plan, draft or critique: the fields a human may edit while the thread is paused; feedback: a steer the next node reads.
              */
             values: {
-                [key: string]: string;
+                [key: string]: string | null;
             };
         };
         /** Task */
         Task: {
+            /** Checkpoint */
+            checkpoint: {
+                [key: string]: unknown;
+            } | null;
             /** Error */
             error: string | null;
             /** Id */
@@ -476,6 +1039,17 @@ export interface components {
             }[];
             /** Name */
             name: string;
+            /** Path */
+            path: string[];
+            /**
+             * Result
+             * @description The node's saved result, before its step is committed.
+             */
+            result: unknown;
+            /** State */
+            state: {
+                [key: string]: unknown;
+            } | null;
         };
         /** Thread */
         Thread: {
@@ -513,6 +1087,58 @@ export interface components {
             next_cursor: string | null;
             /** Threads */
             threads: components["schemas"]["Thread"][];
+        };
+        /** ThreadPatch */
+        ThreadPatch: {
+            /**
+             * Metadata
+             * @description Merged into the thread's metadata.
+             */
+            metadata: {
+                [key: string]: unknown;
+            };
+        };
+        /** ThreadSearch */
+        ThreadSearch: {
+            /** Ids */
+            ids?: string[] | null;
+            /**
+             * Limit
+             * @default 10
+             */
+            limit?: number;
+            /**
+             * Metadata
+             * @description Threads whose metadata has these keys and values.
+             */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Offset
+             * @default 0
+             */
+            offset?: number;
+            /**
+             * Select
+             * @description The fields of each thread to answer.
+             */
+            select?: string[] | null;
+            /**
+             * Sort By
+             * @description Newest activity first.
+             * @default updated_at
+             * @constant
+             */
+            sort_by?: "updated_at";
+            /**
+             * Sort Order
+             * @default desc
+             * @constant
+             */
+            sort_order?: "desc";
+            /** Status */
+            status?: ("idle" | "busy" | "interrupted" | "error") | null;
         };
         /**
          * ThreadState
@@ -583,6 +1209,171 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    search_assistants_assistants_search_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssistantSearch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Assistant"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_assistant_assistants__assistant_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assistant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Assistant"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_graph_assistants__assistant_id__graph_get: {
+        parameters: {
+            query?: {
+                xray?: boolean | number;
+            };
+            header?: never;
+            path: {
+                assistant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_schemas_assistants__assistant_id__schemas_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assistant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_subgraphs_assistants__assistant_id__subgraphs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assistant_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     health_health_get: {
         parameters: {
             query?: never;
@@ -645,7 +1436,9 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RunBody"];
+                "application/json": {
+                    [key: string]: unknown;
+                } & (components["schemas"]["RunBody"] | components["schemas"]["RunCreate"]);
             };
         };
         responses: {
@@ -656,6 +1449,41 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": components["schemas"]["RunEvent"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    wait_stateless_run_runs_wait_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description Validation Error */
@@ -735,6 +1563,39 @@ export interface operations {
             };
         };
     };
+    search_threads_threads_search_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThreadSearch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Thread"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     get_thread_threads__thread_id__get: {
         parameters: {
             query?: never;
@@ -795,10 +1656,47 @@ export interface operations {
             };
         };
     };
+    patch_thread_threads__thread_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThreadPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Thread"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     history_threads__thread_id__history_get: {
         parameters: {
             query?: {
                 limit?: number;
+                /** @description A checkpoint id. */
+                before?: string | null;
             };
             header?: never;
             path: {
@@ -815,6 +1713,183 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ThreadState"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_history_threads__thread_id__history_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HistoryQuery"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThreadState"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_thread_runs_threads__thread_id__runs_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                status?: ("pending" | "running" | "error" | "success" | "timeout" | "interrupted") | null;
+            };
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphRun"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_thread_run_threads__thread_id__runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphRun"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    stream_thread_run_threads__thread_id__runs_stream_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunCreate"];
+            };
+        };
+        responses: {
+            /** @description LangGraph Server's stream: `event: <mode>`, `data: <one-line JSON>`, `id: <seq>` when resumable; the first event is `metadata {run_id, attempt}`; `: ping` heartbeats. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    wait_thread_run_threads__thread_id__runs_wait_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description Validation Error */
@@ -847,7 +1922,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Run"];
+                    "application/json": components["schemas"]["Run"] | components["schemas"]["GraphRun"];
                 };
             };
             /** @description Validation Error */
@@ -863,7 +1938,11 @@ export interface operations {
     };
     cancel_run_threads__thread_id__runs__run_id__cancel_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Answer once the run has stopped. */
+                wait?: boolean;
+                action?: "interrupt" | "rollback";
+            };
             header?: never;
             path: {
                 /** @description A run id (a UUID, lower case). */
@@ -880,7 +1959,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CancelledRun"];
+                    "application/json": components["schemas"]["CancelledRun"] | components["schemas"]["CancelledGraphRun"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    join_thread_run_threads__thread_id__runs__run_id__join_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A run id (a UUID, lower case). */
+                run_id: string;
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description Validation Error */
@@ -935,7 +2049,10 @@ export interface operations {
     };
     get_state_threads__thread_id__state_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description No subgraphs here. */
+                subgraphs?: boolean;
+            };
             header?: never;
             path: {
                 thread_id: string;
@@ -978,6 +2095,73 @@ export interface operations {
                 "application/json": components["schemas"]["StateEdit"];
             };
         };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThreadState"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_state_at_checkpoint_threads__thread_id__state_checkpoint_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StateAt"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThreadState"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_state_at_threads__thread_id__state__checkpoint_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                checkpoint_id: string;
+                thread_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             200: {

@@ -201,14 +201,14 @@ describe('the view rebuilt from the server', () => {
     expect(complete.phase).toBe('complete');
     expect(texts(complete).at(-1)).toBe(`system:${COMPLETE_TEXT}`);
 
-    const failedState = state(values, ['generate'], [{ id: 'x', name: 'generate', error: 'Throttled', interrupts: [] }]);
+    const failedState = state(values, ['generate'], [{ id: 'x', name: 'generate', error: 'Throttled', interrupts: [], path: [], checkpoint: null, state: null, result: null }]);
     const failed = play(initialView(T), { type: 'loaded', threadId: T, thread: thread('error'), state: failedState });
     expect(failed.phase).toBe('failed');
     expect(failed.items.at(-1)).toMatchObject({ retry: true, text: expect.stringContaining('failed at generate: Throttled') });
   });
 
   it('shows a thread paused by a cancel as paused, though its cancelled task left an error', () => {
-    const cancelled = state(values, ['generate'], [{ id: 'x', name: 'generate', error: 'CancelledError()', interrupts: [] }]);
+    const cancelled = state(values, ['generate'], [{ id: 'x', name: 'generate', error: 'CancelledError()', interrupts: [], path: [], checkpoint: null, state: null, result: null }]);
     const view = play(initialView(T), { type: 'loaded', threadId: T, thread: thread('interrupted'), state: cancelled });
     expect(view.phase).toBe('paused');
     expect(texts(view).at(-1)).toBe('system:⏸️ Paused — next: generate. Click Send to continue.');

@@ -289,6 +289,21 @@ class OfflineChatModel(BaseChatModel):
     ) -> ChatResult:
         return ChatResult(generations=[ChatGeneration(message=AIMessage(written(messages)))])
 
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """Unstreamed (nobody listens for tokens), the text takes as long as streamed: a real
+        model's time does not depend on whether its tokens are watched."""
+        result = self._generate(messages, stop, **kwargs)
+        if self.pace_ms:
+            text = result.generations[0].message.text
+            await asyncio.sleep(self.pace_ms * sum(1 for _ in chunks(text)) / 1000)
+        return result
+
     async def _astream(
         self,
         messages: list[BaseMessage],

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ValidationError
 
 from wayfarer.auth import CurrentCaller
 from wayfarer.deps import CallersThread, RunIdPath, Runs, ServicesDep, run_request
 from wayfarer.errors import InvalidRequest
+from wayfarer.langgraph_schemas import CancelledGraphRun, GraphRun, RunCreate
+from wayfarer.routes.graph_runs import join_stream, stream_stateless_run
 from wayfarer.schemas import CancelledRun, Run, RunBody, RunResult
 from wayfarer.sse import HEADERS, HEARTBEAT, MEDIA_TYPE, encode_event
 
 router = APIRouter(tags=["runs"])
+Body_ = TypeVar("Body_", bound=BaseModel)
 
 # OpenAPI: the streams answer text/event-stream, one RunEvent per `data:` line.
 EVENT_STREAM: dict[int | str, dict[str, Any]] = {
@@ -35,14 +40,51 @@ def event_stream(events: AsyncIterator[dict[str, Any] | None]) -> StreamingRespo
     return StreamingResponse(body_bytes(), media_type=MEDIA_TYPE, headers=HEADERS)
 
 
-@router.post("/runs/stream", response_class=StreamingResponse, responses=EVENT_STREAM)
+def validated(model: type[Body_], payload: dict[str, Any]) -> Body_:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_input=False)]
+        ) from exc
+
+
+@router.post(
+    "/runs/stream",
+    response_class=StreamingResponse,
+    responses=EVENT_STREAM,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/RunBody"},
+                            {"$ref": "#/components/schemas/RunCreate"},
+                        ]
+                    }
+                }
+            },
+        }
+    },
+)
 async def stream_run(
-    body: RunBody, request: Request, runs: Runs, caller: CurrentCaller, services: ServicesDep
+    payload: Annotated[dict[str, Any], Body(openapi_examples={})],
+    request: Request,
+    runs: Runs,
+    caller: CurrentCaller,
+    services: ServicesDep,
 ) -> StreamingResponse:
-    """Start or resume a run and stream its events. A client that disconnects does not stop
-    the run (on Lambda a function never learns it left): join it again, or cancel it."""
+    """Start or resume a run and stream its events (the seed's RunBody). A client that
+    disconnects does not stop the run (on Lambda a function never learns it left): join it
+    again, or cancel it. A body with ``assistant_id`` is LangGraph's stateless run instead."""
+    idle_tick = services.settings.heartbeat_seconds
+    if "assistant_id" in payload:
+        return await stream_stateless_run(validated(RunCreate, payload), runs, caller.owner, idle_tick)
+    body = validated(RunBody, payload)
     run = await runs.start_run(run_request(body, request, caller))
-    return event_stream(run.events(idle_tick=services.settings.heartbeat_seconds))
+    return event_stream(run.events(idle_tick=idle_tick))
 
 
 @router.post("/runs/invoke", response_model=RunResult, response_model_exclude_none=True)
@@ -51,7 +93,7 @@ async def invoke_run(body: RunBody, request: Request, runs: Runs, caller: Curren
     return await runs.invoke(run_request(body, request, caller))
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}", response_model=Run)
+@router.get("/threads/{thread_id}/runs/{run_id}", response_model=Run | GraphRun)
 async def get_run(ref: CallersThread, run_id: RunIdPath, runs: Runs) -> dict[str, Any]:
     return await runs.get_run(ref, run_id)
 
@@ -68,17 +110,36 @@ async def join_run(
     last_event_id: Annotated[str | None, Header(description="The last seq the client has.")] = None,
 ) -> StreamingResponse:
     """Replay the run's events after the client's last seq, then follow it live to its end,
-    wherever it runs. Same wire format and seq values as POST /runs/stream."""
+    wherever it runs. Same wire format and seq values as the stream that started the run (a
+    LangGraph run's parts with their ids)."""
     if last_event_id is not None:
         if not re.fullmatch(r"[0-9]{1,10}", last_event_id.strip()):
             raise InvalidRequest("Last-Event-ID must be the seq of the last event you have (0, 1, ...).")
         after = int(last_event_id)
-    await runs.check_run(ref, run_id)
-    return event_stream(runs.join(ref, run_id, after or 0, idle_tick=services.settings.heartbeat_seconds))
+    record = await runs.check_run(ref, run_id)
+    idle_tick = services.settings.heartbeat_seconds
+    if record.kind == "langgraph":
+        return join_stream(runs, ref, run_id, after or 0, idle_tick)
+    return event_stream(runs.join(ref, run_id, after or 0, idle_tick=idle_tick))
 
 
-@router.post("/threads/{thread_id}/runs/{run_id}/cancel", status_code=202, response_model=CancelledRun)
-async def cancel_run(ref: CallersThread, run_id: RunIdPath, runs: Runs) -> dict[str, Any]:
+@router.post(
+    "/threads/{thread_id}/runs/{run_id}/cancel",
+    status_code=202,
+    response_model=CancelledRun | CancelledGraphRun,
+)
+async def cancel_run(
+    ref: CallersThread,
+    run_id: RunIdPath,
+    runs: Runs,
+    wait: Annotated[bool, Query(description="Answer once the run has stopped.")] = False,
+    action: Annotated[Literal["interrupt", "rollback"], Query()] = "interrupt",
+) -> dict[str, Any]:
     """Stop the run mid-node, from any instance: the node in progress is discarded, its
     stream ends with an interrupt (reason "cancelled"), and sending again redoes it."""
-    return await runs.cancel_run(ref, run_id)
+    if action == "rollback":
+        raise InvalidRequest(
+            "action rollback is not supported: a run's steps are saved as they happen; cancel with "
+            "interrupt (the default) and resume, or fork from an earlier checkpoint."
+        )
+    return await runs.cancel_run(ref, run_id, wait=wait)

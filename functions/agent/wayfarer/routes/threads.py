@@ -6,11 +6,12 @@ import base64
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from wayfarer.auth import CurrentCaller
 from wayfarer.deps import CallersThread, Runs
 from wayfarer.errors import InvalidRequest
+from wayfarer.langgraph_schemas import HistoryQuery, StateAt, ThreadPatch, ThreadSearch
 from wayfarer.persistence import ThreadRecord
 from wayfarer.runs import THREAD_ID
 from wayfarer.schemas import CreateThread, StateEdit, Thread, ThreadPage, ThreadState
@@ -39,7 +40,28 @@ def decode_cursor(cursor: str | None) -> tuple[str, str] | None:
 
 @router.post("", status_code=201, response_model=Thread)
 async def create_thread(body: CreateThread, runs: Runs, caller: CurrentCaller) -> dict[str, Any]:
-    return await runs.create_thread(caller.owner, body.thread_id, body.metadata)
+    return await runs.create_thread(caller.owner, body.thread_id, body.metadata, body.if_exists)
+
+
+@router.post("/search", response_model=list[Thread], response_model_exclude_unset=True)
+async def search_threads(body: ThreadSearch, runs: Runs, caller: CurrentCaller) -> list[dict[str, Any]]:
+    """LangGraph's thread search: the caller's threads, newest activity first, that match."""
+    threads = await runs.search_threads(
+        caller.owner,
+        metadata=body.metadata,
+        ids=body.ids,
+        status=body.status,
+        limit=body.limit,
+        offset=body.offset,
+    )
+    if body.select:
+        unknown = sorted(set(body.select) - set(Thread.model_fields))
+        if unknown:
+            raise InvalidRequest(
+                f"select names {', '.join(unknown)}; a thread has {', '.join(Thread.model_fields)}."
+            )
+        threads = [{k: t[k] for k in body.select} for t in threads]
+    return threads
 
 
 @router.get("", response_model=ThreadPage)
@@ -59,21 +81,56 @@ async def get_thread(ref: CallersThread, runs: Runs) -> dict[str, Any]:
     return await runs.get_thread(ref)
 
 
+@router.patch("/{thread_id}", response_model=Thread)
+async def patch_thread(ref: CallersThread, body: ThreadPatch, runs: Runs) -> dict[str, Any]:
+    """Merge metadata into the thread's."""
+    return await runs.patch_thread(ref, body.metadata)
+
+
 @router.get("/{thread_id}/state", response_model=ThreadState)
-async def get_state(ref: CallersThread, runs: Runs) -> dict[str, Any]:
+async def get_state(
+    ref: CallersThread,
+    runs: Runs,
+    subgraphs: Annotated[bool, Query(description="No subgraphs here.")] = False,
+) -> dict[str, Any]:
     return await runs.get_state(ref)
 
 
 @router.post("/{thread_id}/state", response_model=ThreadState)
 async def update_state(ref: CallersThread, body: StateEdit, runs: Runs) -> dict[str, Any]:
-    return await runs.update_state(ref, body.values)
+    """Edit while paused, or set feedback for the next node; with a checkpoint, fork from it."""
+    return await runs.update_state(ref, body.values, body.as_node, body.from_checkpoint())
+
+
+@router.get("/{thread_id}/state/{checkpoint_id}", response_model=ThreadState)
+async def get_state_at(
+    ref: CallersThread, runs: Runs, checkpoint_id: Annotated[str, Path(max_length=64)]
+) -> dict[str, Any]:
+    return await runs.get_state(ref, checkpoint_id)
+
+
+@router.post("/{thread_id}/state/checkpoint", response_model=ThreadState)
+async def get_state_at_checkpoint(ref: CallersThread, body: StateAt, runs: Runs) -> dict[str, Any]:
+    """The state at ``checkpoint.checkpoint_id``, or the latest without one."""
+    return await runs.get_state(ref, body.checkpoint.checkpoint_id)
 
 
 @router.get("/{thread_id}/history", response_model=list[ThreadState])
 async def history(
-    ref: CallersThread, runs: Runs, limit: Annotated[int, Query(ge=1, le=100)] = 10
+    ref: CallersThread,
+    runs: Runs,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    before: Annotated[str | None, Query(max_length=64, description="A checkpoint id.")] = None,
 ) -> list[dict[str, Any]]:
-    return await runs.history(ref, limit)
+    return await runs.history(ref, limit, before)
+
+
+@router.post("/{thread_id}/history", response_model=list[ThreadState])
+async def search_history(ref: CallersThread, body: HistoryQuery, runs: Runs) -> list[dict[str, Any]]:
+    """The checkpoints newest first: before one, from one, or matching metadata."""
+    before = body.before if isinstance(body.before, str) or body.before is None else body.before.checkpoint_id
+    start = body.checkpoint.checkpoint_id if body.checkpoint else None
+    return await runs.history(ref, body.limit, before, body.metadata, start)
 
 
 @router.delete("/{thread_id}", status_code=204, response_class=Response)

@@ -1,0 +1,90 @@
+"""The same HITL journey through LangGraph's own Python SDK against Wayfarer and against
+`langgraph dev` (LangGraph Server, in-memory) serving the same graph and offline model at zero
+pace: per request, the time to the first event and to the end of the stream.
+
+    make dev PORT=2025 PACE_MS=0              # Wayfarer (dynalite + s3rver)
+    uvx --from "langgraph-cli[inmem]==0.4.40" --with aws-lambda-powertools --with pydantic-settings \\
+        --with boto3 langgraph dev --config bench/langgraph_dev/langgraph.json --port 2099 \\
+        --no-browser --no-reload
+    uv run --frozen python -m bench.side_by_side --server wayfarer=http://127.0.0.1:2025 \\
+        --server "langgraph dev=http://127.0.0.1:2099" [--journeys 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+from langgraph_sdk import get_client
+
+from wayfarer.graph.builder import NODES
+
+TASK = "Write about visiting Paris"
+
+
+async def journey(url: str) -> tuple[list[float], list[float], int]:
+    """One piece, paused after every node: (first-event ms, whole-request ms) per request."""
+    client = get_client(url=url)
+    thread_id = (await client.threads.create())["thread_id"]
+    first_ms: list[float] = []
+    total_ms: list[float] = []
+    graph_input: dict[str, str] | None = {"task": TASK}
+    while True:
+        start = time.perf_counter()
+        first = None
+        paused = False
+        async for part in client.runs.stream(
+            thread_id,
+            "travel_writer",
+            input=graph_input,
+            stream_mode=["updates", "messages-tuple"],
+            interrupt_after=list(NODES),
+        ):
+            if first is None:
+                first = time.perf_counter()
+            if part.event == "updates" and "__interrupt__" in part.data:
+                paused = True
+        end = time.perf_counter()
+        first_ms.append(((first or end) - start) * 1000)
+        total_ms.append((end - start) * 1000)
+        graph_input = None
+        state = await client.threads.get_state(thread_id)
+        if not paused or not state["next"]:
+            return first_ms, total_ms, len(total_ms)
+
+
+def row(name: str, values: list[float]) -> str:
+    cut = sorted(values)
+    p90 = cut[min(len(cut) - 1, int(len(cut) * 0.9))]
+    return f"| {name} | {statistics.median(values):.1f} | {p90:.1f} | {max(values):.1f} |"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", action="append", required=True, help="name=url")
+    parser.add_argument("--journeys", type=int, default=5)
+    args = parser.parse_args()
+    print("| server, per HITL request | median ms | p90 ms | max ms |")
+    print("|---|---:|---:|---:|")
+    for spec in args.server:
+        name, url = spec.split("=", 1)
+        await journey(url)  # warm up: imports, first connections
+        firsts: list[float] = []
+        totals: list[float] = []
+        requests = 0
+        wall = time.perf_counter()
+        for _ in range(args.journeys):
+            first, total, count = await journey(url)
+            firsts += first
+            totals += total
+            requests += count
+        wall = time.perf_counter() - wall
+        print(row(f"{name}: first event", firsts))
+        print(row(f"{name}: whole request (one node step)", totals))
+        print(f"| {name}: journey ({requests // args.journeys} requests) | {wall / args.journeys * 1000:.0f} | | |")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

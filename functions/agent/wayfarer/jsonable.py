@@ -1,0 +1,31 @@
+"""Graph output as the JSON LangGraph Server sends: messages and other pydantic models as
+their fields, dataclasses (interrupts) and named tuples (tasks) as objects, tuples as lists."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+def jsonable(value: Any) -> Any:
+    """The JSON LangGraph Server would send for a stream part: messages and other pydantic
+    models as their fields, dataclasses (interrupts, tasks) as objects, tuples as lists."""
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, BaseModel):
+            return obj.model_dump()
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        if hasattr(obj, "_asdict"):  # named tuples (PregelTask, StateSnapshot)
+            return obj._asdict()
+        if isinstance(obj, (set, frozenset)):
+            return sorted(obj, key=str)
+        if isinstance(obj, datetime):
+            return obj.isoformat()
+        return str(obj)
+
+    return json.loads(json.dumps(value, default=default, ensure_ascii=False))
