@@ -8,8 +8,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions/agent"))
 
-from wayfarer.graph.builder import build_graph  # noqa: E402
-from wayfarer.models.offline import OfflineModel  # noqa: E402
-from wayfarer.research.offline import OfflineGuide  # noqa: E402
+from wayfarer.graph.builder import build_graph
+from wayfarer.models.offline import OfflineModel
+from wayfarer.research.offline import OfflineGuide
 
 graph = build_graph(OfflineModel(pace_ms=0), OfflineGuide()).compile()
