@@ -4,6 +4,7 @@ sign-in off and on (a bearer token from moto's cognito-idp). Only the model is o
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -397,3 +398,49 @@ async def test_a_run_on_one_instance_is_joined_and_cancelled_from_another(
         assert values["draft"] and "__interrupt__" not in values
         assert (await on_a.threads.get(thread_id))["status"] == "idle"
         assert saved_before  # the cancelled run kept every step it had saved
+
+
+async def test_enqueue_waits_for_the_running_run_and_update_steers(server: Server) -> None:
+    client = server.client()
+    thread_id = await new_thread(client)
+    first = await client.runs.create(
+        thread_id,
+        "travel_writer",
+        input={"task": TASK},
+        interrupt_after=["planner"],
+        stream_mode="messages-tuple",  # the model streams at its pace: the run is still going
+    )
+    queued = await client.runs.create(
+        thread_id,
+        "travel_writer",
+        command={"update": {"feedback": "focus on food"}},
+        multitask_strategy="enqueue",
+        interrupt_after=["travel_plan"],
+    )
+    values = await client.runs.join(thread_id, queued["run_id"])
+    assert (await client.runs.get(thread_id, first["run_id"]))["status"] == "success"  # not cut short
+    assert any("food" in query.lower() for query in values["queries"])  # Command(update=…) steered
+
+
+async def test_on_disconnect_cancel_stops_the_run_when_the_client_leaves(server: Server) -> None:
+    client = server.client()
+    thread_id = await new_thread(client)
+    body = {
+        "assistant_id": "travel_writer",
+        "input": {"task": TASK},
+        "stream_mode": "messages-tuple",
+        "on_disconnect": "cancel",
+    }
+    http = httpx.AsyncClient(base_url=server.url, headers=server.headers, timeout=30)
+    async with http, http.stream("POST", f"/threads/{thread_id}/runs/stream", json=body) as response:
+        run_id = response.headers["content-location"].rsplit("/", 1)[-1]
+        async for line in response.aiter_lines():
+            if line.startswith("event: messages"):
+                break  # leave mid-node
+    for _ in range(100):
+        run = await client.runs.get(thread_id, run_id)
+        if run["status"] != "running":
+            break
+        await asyncio.sleep(0.1)
+    assert run["status"] == "interrupted"
+    assert (await client.threads.get_state(thread_id))["next"] == ["planner"]  # redone on resume
