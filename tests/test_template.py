@@ -31,6 +31,7 @@ import yaml
 from aws_lambda_powertools.utilities.parser.models import LambdaFunctionUrlModel
 from langgraph_checkpoint_aws import DynamoDBSaver
 
+from wayfarer import snapstart
 from wayfarer.settings import Settings
 
 pytestmark = pytest.mark.template
@@ -535,6 +536,30 @@ def test_stream_function_streams_through_the_web_adapter(template: dict[str, Any
     assert template["Globals"]["Function"]["Architectures"] == ["arm64"]
     assert template["Globals"]["Function"]["Runtime"] == "python3.12"
     assert template["Globals"]["Function"]["Timeout"] == 900
+
+
+def test_both_functions_restore_from_a_snapstart_snapshot_behind_their_alias(
+    template: dict[str, Any],
+) -> None:
+    """SnapStart needs published versions: each deploy publishes one behind the alias `live`,
+    the function URLs (SAM puts them on the alias) and their public grants name the alias, and
+    the adapter relays the snapshot's lifecycle to the paths the app answers."""
+    functions = template["Globals"]["Function"]
+    assert functions["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert functions["AutoPublishAlias"] == "live"
+    assert functions["Runtime"] == "python3.12"  # SnapStart for Python starts at 3.12
+    for name in ("StreamFunction", "ApiFunction"):
+        assert "SnapStart" not in template["Resources"][name]["Properties"], name  # no override
+    grants = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert {g["Properties"]["FunctionName"]["Ref"] for g in grants} == {
+        "StreamFunction.Alias",
+        "ApiFunction.Alias",
+    }
+    env = template["Resources"]["StreamFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH"] == snapstart.BEFORE_CHECKPOINT_PATH
+    assert env["AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH"] == snapstart.AFTER_RESTORE_PATH
+    adapter = template["Mappings"]["LambdaWebAdapter"]["arm64"]
+    assert int(adapter["Version"]) >= 30  # adapter 1.1.0, the first with the SnapStart hooks
 
 
 def test_api_function_is_buffered_mangum_without_the_adapter(template: dict[str, Any]) -> None:

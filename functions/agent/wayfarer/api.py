@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,6 +28,13 @@ from wayfarer.schemas import RunEvent
 from wayfarer.services import Services, build_services
 from wayfarer.settings import Settings
 from wayfarer.site import SiteFiles
+from wayfarer.snapstart import (
+    AFTER_RESTORE_PATH,
+    BEFORE_CHECKPOINT_PATH,
+    after_restore,
+    before_checkpoint,
+    hooks_enabled,
+)
 
 logger = Logger(service="wayfarer", child=True)
 # The API, one router per resource: ours, and LangGraph Server's beside them.
@@ -93,6 +100,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
+    if hooks_enabled():
+        add_snapstart_hooks(app)
     install_api_docs(app)  # before the site's "/" mount, which would answer /docs otherwise
     if settings.cors_origins:
         app.add_middleware(
@@ -105,6 +114,21 @@ def create_app(
     if settings.web_dist and settings.web_dist.is_dir():
         add_site(app, settings)
     return app
+
+
+def add_snapstart_hooks(app: FastAPI) -> None:
+    """SnapStart's two lifecycle events, relayed by the Lambda Web Adapter (snapstart.py). The
+    adapter answers 403 to anyone else asking for these paths."""
+
+    @app.post(BEFORE_CHECKPOINT_PATH, include_in_schema=False, status_code=204)
+    async def snapstart_before_checkpoint(request: Request) -> Response:
+        before_checkpoint(request.app.state.services.aws_clients())
+        return Response(status_code=204)
+
+    @app.post(AFTER_RESTORE_PATH, include_in_schema=False, status_code=204)
+    async def snapstart_after_restore(request: Request) -> Response:
+        after_restore(request.app.state.services.aws_clients())
+        return Response(status_code=204)
 
 
 def add_error_handlers(app: FastAPI) -> None:

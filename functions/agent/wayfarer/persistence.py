@@ -166,7 +166,7 @@ class ThreadRecords:
     listed per owner, newest activity first, through the owner index."""
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
-        self._client = client or dynamodb_client(settings)
+        self.client = self._client = client or dynamodb_client(settings)
         self._table = settings.table_name
         self._ttl_seconds = settings.ttl_seconds
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from wayfarer.auth import Authenticator, JwtAuth, NoAuth
 from wayfarer.event_log import DynamoDBEventLog
@@ -24,6 +25,14 @@ class Services:
     research: ResearchProvider
     runs: RunService
     auth: Authenticator
+
+    def aws_clients(self) -> list[Any]:
+        """The AWS clients the services hold (DynamoDB, and S3 for offloaded checkpoints)."""
+        checkpointer = self.runs.checkpointer
+        clients = [getattr(checkpointer, "client", None), self.runs.threads.client]
+        clients.append(getattr(getattr(checkpointer, "storage", None), "s3_client", None))
+        unique = {id(c): c for c in clients if c is not None}
+        return list(unique.values())
 
 
 def make_authenticator(settings: Settings) -> Authenticator:
