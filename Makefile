@@ -15,7 +15,7 @@ help:
 	@echo "             INSTANCES=2 runs two app processes (ports 2024, 2025) on the same data"
 	@echo "             AUTH=cognito signs in against a local Cognito pool (moto; demo users printed)"
 	@echo "make test    lint, type-check and test everything (what CI runs)"
-	@echo "make bench   print the benchmark tables (stream, durable runs, cold start)"
+	@echo "make bench   print the benchmark tables (stream, durable runs, cold start, cost of an essay)"
 	@echo "make api-types  regenerate web/src/api/openapi.json and schema.d.ts from the app"
 
 # ---------------------------------------------------------------- set-up
@@ -102,6 +102,7 @@ bench: setup
 	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.run_stream
 	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.durable_runs
 	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.cold_start
+	$(PY) python -m bench.essay_cost
 
 bench-cold: setup
 	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.cold_start
