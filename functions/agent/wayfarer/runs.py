@@ -30,6 +30,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
 from wayfarer.aws_errors import public_error
+from wayfarer.checkpointer import reading_once
 from wayfarer.errors import Conflict, InvalidRequest, NotFound
 from wayfarer.event_log import EventLog, EventLogWriter, RunKind, RunRecord, RunStatus, final_status
 from wayfarer.events import TERMINAL_EVENTS, RunEvents
@@ -448,16 +449,17 @@ class RunService:
             lease = await self.leases.acquire(ref.key, run_id, "run")
         except LeaseTaken as taken:
             raise self._busy(ref.thread_id, taken, "wait for it to pause, or join it") from taken
-        try:
-            graph_input = await driver.prepare(ref)
-        except BaseException:
-            # Refused before it began: the thread's last run is again the one before.
-            with suppress(ClientError, BotoCoreError):
-                await self.leases.release(lease, lease.previous)
-            raise
-        run = Run(ref, run_id, driver, lease)
-        self._runs[run_id] = run
-        run.task = asyncio.create_task(self._execute(run, graph_input))
+        with reading_once():  # the lease is held: the run reads the latest checkpoint once
+            try:
+                graph_input = await driver.prepare(ref)
+            except BaseException:
+                # Refused before it began: the thread's last run is again the one before.
+                with suppress(ClientError, BotoCoreError):
+                    await self.leases.release(lease, lease.previous)
+                raise
+            run = Run(ref, run_id, driver, lease)
+            self._runs[run_id] = run
+            run.task = asyncio.create_task(self._execute(run, graph_input))  # keeps the scope
         run.task.add_done_callback(lambda _: self._runs.pop(run_id, None))
         return run
 
