@@ -28,8 +28,10 @@ logger = Logger(service="wayfarer", child=True)
 RunStatus = Literal["running", "interrupted", "complete", "error", "cancelled"]
 # Which contract a run speaks: the seed's events, or LangGraph Server's stream modes.
 RunKind = Literal["seed", "langgraph"]
-# Sent at once: the run's start, node boundaries and the end. Tokens wait for the timer.
-URGENT_EVENTS = TERMINAL_EVENTS | {"metadata", "node"}
+# Sent at once: the run's start (its record tells a joiner which run it is) and its end. Tokens
+# and node events wait for the timer (at most ``interval``), so in a HITL request the node and
+# the pause right after it go to DynamoDB in one write; the live stream is not delayed.
+URGENT_EVENTS = TERMINAL_EVENTS | {"metadata"}
 # A batch item stays well under DynamoDB's 400 KB; bigger batches are split, and a single
 # event bigger than this is stored compressed.
 MAX_BATCH_BYTES = 300_000
