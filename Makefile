@@ -16,6 +16,7 @@ help:
 	@echo "             AUTH=cognito signs in against a local Cognito pool (moto; demo users printed)"
 	@echo "make test    lint, type-check and test everything (what CI runs)"
 	@echo "make bench   print the benchmark tables (stream, durable runs, cold start, cost of an essay)"
+	@echo "make bench-load  N = 10, 50, 200 seed journeys at once on one app process (dynalite, moto)"
 	@echo "make api-types  regenerate web/src/api/openapi.json and schema.d.ts from the app"
 
 # ---------------------------------------------------------------- set-up
@@ -97,12 +98,15 @@ pytest:
 	$(PY) pytest
 
 # ---------------------------------------------------------------- bench
-.PHONY: bench bench-cold
+.PHONY: bench bench-load bench-cold
 bench: setup
 	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.run_stream
 	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.durable_runs
 	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.cold_start
 	$(PY) python -m bench.essay_cost
+
+bench-load: setup
+	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.load
 
 bench-cold: setup
 	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.cold_start
