@@ -28,6 +28,10 @@ def test_the_same_resume_sent_to_two_instances_runs_once(tmp_path: Path, moto_en
         first = stream(a.client, body)
         thread = body["thread_id"]
         resume = {"thread_id": thread, "use_hitl": True}
+        # Both warm (a fresh process's first request opens its connections): the race is about
+        # the lease, not about which process answers its first request sooner.
+        for instance in (a, b):
+            assert instance.client.get(f"/threads/{thread}").json()["status"] == "interrupted"
 
         answers: dict[str, httpx.Response] = {}
         barrier = threading.Barrier(2)
