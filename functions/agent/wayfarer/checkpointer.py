@@ -64,8 +64,9 @@ class Latest:
         return checkpoint_id
 
     def as_tuple(self) -> CheckpointTuple:
+        """A copy the graph may change without changing what is kept."""
         pending = [self.writes[key] for key in sorted(self.writes)]
-        return self.saved._replace(pending_writes=copy.deepcopy(pending))
+        return copy.deepcopy(self.saved._replace(pending_writes=pending))
 
 
 # (thread key, namespace) -> Latest, while a run reads once; None outside a run.
@@ -92,7 +93,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         if known is not None and key in known:
             latest = known[key]
             if wanted is None or wanted == latest.checkpoint_id:
-                return copy.deepcopy(latest.as_tuple())
+                return latest.as_tuple()
         found: CheckpointTuple | None = super().get_tuple(config)
         if known is not None and found is not None and wanted is None:
             latest = known[key] = Latest(copy.deepcopy(found._replace(pending_writes=[])))

@@ -14,6 +14,13 @@ SEED_FIELDS = ("plan", "draft", "critique", "queries")
 TERMINAL_EVENTS = frozenset({"interrupt", "complete", "error", "end"})
 
 
+def error_data(event: Mapping[str, Any]) -> dict[str, Any]:
+    """LangGraph's ``error`` data of an error event: its own, or made from a seed-shaped one
+    (a join's terminal for a run that vanished)."""
+    data: dict[str, Any] = event.get("data") or {"error": "RunError", "message": event.get("error")}
+    return data
+
+
 def message_type(message: BaseMessage) -> str:
     """The seed names message types by class: "AIMessage", "HumanMessage"."""
     return type(message).__name__.removesuffix("Chunk")

@@ -23,13 +23,13 @@ from langgraph.types import Command, StreamMode
 
 from wayfarer.errors import InvalidRequest, NotFound
 from wayfarer.event_log import RunKind, RunRecord, RunStatus
-from wayfarer.events import RunEvents
+from wayfarer.events import RunEvents, error_data
 from wayfarer.graph.builder import NODES
 from wayfarer.graph.state import STEERING_FIELD, WriterState, new_piece
 from wayfarer.jsonable import jsonable
 from wayfarer.persistence import ThreadExists
 from wayfarer.table_keys import ThreadRef
-from wayfarer.thread_state import pause_interrupts, snapshot_json
+from wayfarer.thread_state import pause_interrupts, snapshot_interrupts
 
 if TYPE_CHECKING:
     from wayfarer.langgraph_schemas import RunCreate
@@ -77,6 +77,11 @@ def public_thread_ids(value: Any, ref: ThreadRef) -> Any:
     if isinstance(value, list):
         return [public_thread_ids(v, ref) for v in value]
     return value
+
+
+def check_assistant_id(assistant_id: str) -> None:
+    if assistant_id != ASSISTANT_ID:
+        raise NotFound(f"Assistant {assistant_id!r} does not exist; the assistant is {ASSISTANT_ID!r}.")
 
 
 def graph_run_json(record: RunRecord, thread_id: str) -> dict[str, Any]:
@@ -134,10 +139,9 @@ class GraphDriver:
 
     kind: RunKind = "langgraph"
 
-    def __init__(self, service: RunService, body: RunCreate, thread_id: str) -> None:
+    def __init__(self, service: RunService, body: RunCreate) -> None:
         self.service = service
         self.body = body
-        self.thread_id = thread_id
         self.modes = body.stream_modes()
         context = dict(body.context or {})
         configurable = (body.config or {}).get("configurable", {})
@@ -152,7 +156,6 @@ class GraphDriver:
         self.interrupt_after = body.interrupt_after
         if body.interrupt_before is None and body.interrupt_after is None and use_hitl:
             self.interrupt_after = list(NODES)
-        self.interrupted = False
 
     def record_info(self) -> dict[str, Any]:
         body = self.body
@@ -343,9 +346,7 @@ async def final_values(
     snapshot = await service.graph.aget_state(service.config(ref))
     values: dict[str, Any] = public_thread_ids(jsonable(snapshot.values or {}), ref)
     if terminal is not None and terminal["event"] == "error":
-        data = terminal.get("data") or {"error": "RunError", "message": terminal.get("error")}
-        return {**values, "__error__": data}
+        return {**values, "__error__": error_data(terminal)}
     if snapshot.next:
-        state = snapshot_json(snapshot, ref.thread_id)
-        values["__interrupt__"] = state["interrupts"]
+        values["__interrupt__"] = snapshot_interrupts(snapshot, ref.thread_id)
     return values

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from wayfarer.errors import InvalidRequest
 from wayfarer.graph.builder import NODES
 from wayfarer.graph_runs import CONTEXT_FIELDS, STREAM_MODES
 from wayfarer.schemas import ThreadId, metadata_size, valid_unicode
@@ -28,6 +29,19 @@ def node_names(value: Literal["*"] | list[str] | None) -> Literal["*"] | list[st
 
 
 Interrupts = Annotated[Literal["*"] | list[str] | None, AfterValidator(node_names)]
+
+
+def selected(
+    rows: list[dict[str, Any]], select: list[str] | None, model: type[BaseModel], one: str
+) -> list[dict[str, Any]]:
+    """A search's ``select``: only those fields of each row; a field ``model`` lacks is a 422
+    (``one``: what a row is, "a thread")."""
+    if not select:
+        return rows
+    unknown = sorted(set(select) - set(model.model_fields))
+    if unknown:
+        raise InvalidRequest(f"select names {', '.join(unknown)}; {one} has {', '.join(model.model_fields)}.")
+    return [{k: row[k] for k in select} for row in rows]
 
 
 class CommandBody(BaseModel):

@@ -9,6 +9,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from wayfarer.events import error_data
+
 MEDIA_TYPE = "text/event-stream"
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 HEARTBEAT = b": ping\n\n"
@@ -16,23 +18,18 @@ HEARTBEAT = b": ping\n\n"
 _LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"})
 
 
-def encode_event(event: Mapping[str, Any]) -> bytes:
-    payload = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
-    try:
-        return f"data: {payload.translate(_LINE_BREAKS)}\n\n".encode()
-    except UnicodeEncodeError:
-        # A lone surrogate cannot be UTF-8: escape everything rather than cut the stream.
-        payload = json.dumps(event, ensure_ascii=True, separators=(",", ":"), default=str)
-        return f"data: {payload}\n\n".encode()
-
-
 def _json_line(data: Any) -> str:
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
     try:
         payload.encode()
     except UnicodeEncodeError:
+        # A lone surrogate cannot be UTF-8: escape everything rather than cut the stream.
         payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"), default=str)
     return payload.translate(_LINE_BREAKS)
+
+
+def encode_event(event: Mapping[str, Any]) -> bytes:
+    return f"data: {_json_line(event)}\n\n".encode()
 
 
 def encode_part(event: Mapping[str, Any], with_id: bool) -> bytes:
@@ -42,9 +39,7 @@ def encode_part(event: Mapping[str, Any], with_id: bool) -> bytes:
     name = event["event"]
     if name in ("end", "complete", "interrupt"):
         return b""
-    data = event.get("data")
-    if name == "error" and data is None:
-        data = {"error": "RunError", "message": event.get("error")}
+    data = error_data(event) if name == "error" else event.get("data")
     block = f"event: {name}\ndata: {_json_line(data)}\n"
     if with_id:
         block += f"id: {event['seq']}\n"

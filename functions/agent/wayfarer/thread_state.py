@@ -51,13 +51,18 @@ def pause_interrupts(next_nodes: list[str], checkpoint_id: str | None) -> list[d
     ]
 
 
-def snapshot_json(snapshot: StateSnapshot, thread_id: str) -> dict[str, Any]:
+def snapshot_interrupts(snapshot: StateSnapshot, thread_id: str) -> list[dict[str, Any]]:
     """A paused thread (``next`` set, no task failed, no interrupt of its own) shows its pause as
     an interrupt, as the stream that paused it did."""
     interrupts = [{"value": i.value, "id": i.id} for i in snapshot.interrupts]
     if snapshot.next and not interrupts and not any(task.error for task in snapshot.tasks):
         checkpoint = checkpoint_json(snapshot.config, thread_id) or {}
         interrupts = pause_interrupts(list(snapshot.next), checkpoint.get("checkpoint_id"))
+    return interrupts
+
+
+def snapshot_json(snapshot: StateSnapshot, thread_id: str) -> dict[str, Any]:
+    interrupts = snapshot_interrupts(snapshot, thread_id)
     return {
         "values": values_json(snapshot.values or {}),
         "next": list(snapshot.next),

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from wayfarer.deps import Runs
-from wayfarer.errors import InvalidRequest, NotFound
 from wayfarer.graph.state import DEFAULT_MAX_REVISIONS
-from wayfarer.graph_runs import ASSISTANT_ID
-from wayfarer.langgraph_schemas import Assistant, AssistantSearch
+from wayfarer.graph_runs import ASSISTANT_ID, check_assistant_id
+from wayfarer.langgraph_schemas import Assistant, AssistantSearch, selected
 
 router = APIRouter(prefix="/assistants", tags=["LangGraph assistants"])
 
@@ -42,11 +41,6 @@ def assistant_json() -> dict[str, Any]:
     }
 
 
-def check(assistant_id: str) -> None:
-    if assistant_id != ASSISTANT_ID:
-        raise NotFound(f"Assistant {assistant_id!r} does not exist; the assistant is {ASSISTANT_ID!r}.")
-
-
 @router.post("/search", response_model=list[Assistant], response_model_exclude_unset=True)
 async def search_assistants(body: AssistantSearch) -> list[dict[str, Any]]:
     assistant = assistant_json()
@@ -56,18 +50,12 @@ async def search_assistants(body: AssistantSearch) -> list[dict[str, Any]]:
         and all(assistant["metadata"].get(k) == v for k, v in (body.metadata or {}).items())
     )
     found = [assistant][body.offset : body.offset + body.limit] if matches else []
-    if body.select:
-        unknown = sorted(set(body.select) - set(Assistant.model_fields))
-        if unknown:
-            fields = ", ".join(Assistant.model_fields)
-            raise InvalidRequest(f"select names {', '.join(unknown)}; an assistant has {fields}.")
-        found = [{k: a[k] for k in body.select} for a in found]
-    return found
+    return selected(found, body.select, Assistant, "an assistant")
 
 
 @router.get("/{assistant_id}", response_model=Assistant)
 async def get_assistant(assistant_id: AssistantId) -> dict[str, Any]:
-    check(assistant_id)
+    check_assistant_id(assistant_id)
     return assistant_json()
 
 
@@ -76,7 +64,7 @@ async def get_graph(
     assistant_id: AssistantId, runs: Runs, xray: Annotated[bool | int, Query()] = False
 ) -> dict[str, Any]:
     """The graph's nodes and edges, as LangGraph draws them."""
-    check(assistant_id)
+    check_assistant_id(assistant_id)
     drawable: dict[str, Any] = runs.graph.get_graph(xray=xray).to_json()
     return drawable
 
@@ -84,7 +72,7 @@ async def get_graph(
 @router.get("/{assistant_id}/schemas")
 async def get_schemas(assistant_id: AssistantId, runs: Runs) -> dict[str, Any]:
     """JSON schemas of the graph's input, output, state and context."""
-    check(assistant_id)
+    check_assistant_id(assistant_id)
     graph = runs.graph
     return {
         "graph_id": ASSISTANT_ID,
@@ -99,5 +87,5 @@ async def get_schemas(assistant_id: AssistantId, runs: Runs) -> dict[str, Any]:
 @router.get("/{assistant_id}/subgraphs")
 async def get_subgraphs(assistant_id: AssistantId) -> dict[str, Any]:
     """The travel writer has no subgraphs."""
-    check(assistant_id)
+    check_assistant_id(assistant_id)
     return {}

@@ -17,7 +17,7 @@ from wayfarer.auth import CurrentCaller
 from wayfarer.deps import CallersThread, RunIdPath, Runs, ServicesDep
 from wayfarer.errors import Conflict, InvalidRequest, NotFound
 from wayfarer.event_log import RunRecord
-from wayfarer.graph_runs import ASSISTANT_ID, GraphDriver, final_values, graph_run_json
+from wayfarer.graph_runs import GraphDriver, check_assistant_id, final_values, graph_run_json
 from wayfarer.langgraph_schemas import GraphRun, RunCreate
 from wayfarer.persistence import now_iso
 from wayfarer.runs import Run, RunService
@@ -40,8 +40,7 @@ PART_STREAM: dict[int | str, dict[str, Any]] = {
 
 
 def check_assistant(body: RunCreate) -> None:
-    if body.assistant_id != ASSISTANT_ID:
-        raise NotFound(f"Assistant {body.assistant_id!r} does not exist; the assistant is {ASSISTANT_ID!r}.")
+    check_assistant_id(body.assistant_id)
     if body.on_disconnect == "cancel" and running_in_lambda():
         raise InvalidRequest(
             'on_disconnect "cancel" cannot be honoured on Lambda, which never learns that a client '
@@ -53,7 +52,7 @@ async def start(runs: RunService, ref: ThreadRef, body: RunCreate, *, stateless:
     check_assistant(body)
     if body.on_completion is not None and not stateless:
         raise InvalidRequest("on_completion is for stateless runs (POST /runs/...); a thread's run keeps it.")
-    driver = GraphDriver(runs, body, ref.thread_id)
+    driver = GraphDriver(runs, body)
     wait = runs.leases.lease_seconds + 5 if body.multitask_strategy == "interrupt" else ENQUEUE_WAIT_SECONDS
     return await runs.launch_with(ref, driver, body.multitask_strategy, wait)
 

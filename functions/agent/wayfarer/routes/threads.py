@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 from wayfarer.auth import CurrentCaller
 from wayfarer.deps import CallersThread, Runs
 from wayfarer.errors import InvalidRequest
-from wayfarer.langgraph_schemas import HistoryQuery, StateAt, ThreadPatch, ThreadSearch
+from wayfarer.langgraph_schemas import HistoryQuery, StateAt, ThreadPatch, ThreadSearch, selected
 from wayfarer.persistence import ThreadRecord
 from wayfarer.runs import THREAD_ID
 from wayfarer.schemas import CreateThread, StateEdit, Thread, ThreadPage, ThreadState
@@ -54,14 +54,7 @@ async def search_threads(body: ThreadSearch, runs: Runs, caller: CurrentCaller) 
         limit=body.limit,
         offset=body.offset,
     )
-    if body.select:
-        unknown = sorted(set(body.select) - set(Thread.model_fields))
-        if unknown:
-            raise InvalidRequest(
-                f"select names {', '.join(unknown)}; a thread has {', '.join(Thread.model_fields)}."
-            )
-        threads = [{k: t[k] for k in body.select} for t in threads]
-    return threads
+    return selected(threads, body.select, Thread, "a thread")
 
 
 @router.get("", response_model=ThreadPage)
