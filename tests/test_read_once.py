@@ -3,11 +3,12 @@ DynamoDB once and keeps what it writes; what it answers is what DynamoDB would a
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from wayfarer.checkpointer import reading_once
+from wayfarer.checkpointer import run_scope, write_held
 from wayfarer.graph.state import new_piece
 from wayfarer.services import build_services
 from wayfarer.settings import Settings
@@ -16,9 +17,15 @@ from wayfarer.settings import Settings
 class Requests:
     def __init__(self) -> None:
         self.count = 0
+        self.operations: list[str] = []
 
-    def __call__(self, **_: Any) -> None:
+    def __call__(self, request: Any, **_: Any) -> None:
         self.count += 1
+        target = request.headers.get("X-Amz-Target", b"")
+        self.operations.append((target.decode() if isinstance(target, bytes) else target).split(".")[-1])
+
+    def since(self, start: int) -> list[str]:
+        return self.operations[start:]
 
 
 def same(a: Any, b: Any) -> None:
@@ -37,7 +44,7 @@ async def test_a_run_reads_the_latest_checkpoint_once_and_keeps_what_it_writes(s
     await graph.ainvoke(new_piece("Write about visiting Paris"), config, interrupt_after=["planner"])
     stored = await saver.aget_tuple(config)
 
-    with reading_once():
+    with run_scope():
         before = requests.count
         first = await saver.aget_tuple(config)
         read = requests.count - before
@@ -50,6 +57,7 @@ async def test_a_run_reads_the_latest_checkpoint_once_and_keeps_what_it_writes(s
         kept = await saver.aget_tuple(config)
         by_id = await saver.aget_tuple(kept.config if kept else config)
         assert requests.count == before  # the checkpoint it wrote, as it wrote it
+        await write_held()
     fresh = await saver.aget_tuple(config)  # outside a run: from DynamoDB
     same(kept, fresh)
     same(by_id, fresh)
@@ -58,3 +66,67 @@ async def test_a_run_reads_the_latest_checkpoint_once_and_keeps_what_it_writes(s
     outside = requests.count
     await saver.aget_tuple(config)
     assert requests.count > outside  # no scope, no keeping
+
+
+async def test_a_step_in_a_run_is_one_write_request(settings: Settings) -> None:
+    services = build_services(settings)
+    graph, saver = services.runs.graph, services.runs.checkpointer
+    requests = Requests()
+    saver.client.meta.events.register("before-send", requests)
+    config: RunnableConfig = {"configurable": {"thread_id": "one-write"}}
+    await graph.ainvoke(new_piece("Write about visiting Paris"), config, interrupt_after=["planner"])
+
+    outside = requests.count
+    await graph.ainvoke(None, config, interrupt_after=["travel_plan"])
+    assert requests.since(outside).count("BatchWriteItem") == 2  # the writes, then the checkpoint
+
+    with run_scope():
+        start = requests.count
+        await graph.ainvoke(None, config, interrupt_after=["generate"])
+        await write_held()
+        sent = requests.since(start)
+    # The node's writes went with the checkpoint that ends its step; nothing was left held.
+    assert sent.count("BatchWriteItem") == 1, sent
+    stored = await saver.aget_tuple(config)
+    assert stored is not None and stored.checkpoint["channel_values"].get("draft")
+
+
+async def test_writes_no_checkpoint_follows_wait_for_the_end_of_the_run(settings: Settings) -> None:
+    services = build_services(settings)
+    graph, saver = services.runs.graph, services.runs.checkpointer
+    requests = Requests()
+    saver.client.meta.events.register("before-send", requests)
+    config: RunnableConfig = {"configurable": {"thread_id": "held"}}
+    await graph.ainvoke(new_piece("Write about visiting Paris"), config, interrupt_after=["planner"])
+    stored = await saver.aget_tuple(config)
+    assert stored is not None
+
+    with run_scope():
+        await saver.aget_tuple(config)
+        start = requests.count
+        await saver.aput_writes(stored.config, [("feedback", "More on museums")], "task-1")
+        assert requests.count == start  # held
+        kept = await saver.aget_tuple(config)
+        assert kept is not None and ("task-1", "feedback", "More on museums") in kept.pending_writes
+        # A reader outside the run (an executor thread does not carry the run's context):
+        elsewhere = await asyncio.get_running_loop().run_in_executor(None, saver.get_tuple, config)
+        assert elsewhere is not None and not elsewhere.pending_writes  # not in DynamoDB yet
+        start = requests.count
+        await write_held()
+        assert requests.since(start) == ["BatchWriteItem"]
+        await write_held()  # nothing left: nothing sent
+        assert requests.count == start + 1
+    fresh = await saver.aget_tuple(config)
+    assert fresh is not None and ("task-1", "feedback", "More on museums") in fresh.pending_writes
+
+
+async def test_a_new_thread_is_looked_up_once_in_a_run(settings: Settings) -> None:
+    services = build_services(settings)
+    saver = services.runs.checkpointer
+    requests = Requests()
+    saver.client.meta.events.register("before-send", requests)
+    config: RunnableConfig = {"configurable": {"thread_id": "brand-new"}}
+    with run_scope():
+        assert await saver.aget_tuple(config) is None
+        assert await saver.aget_tuple(config) is None
+        assert requests.count == 1

@@ -8,11 +8,18 @@ parent's. Every write first checks the running run's lease fence (``wayfarer.lea
 that lost its lease writes no further checkpoint. It must keep passing the LangGraph
 conformance suite (tests/test_checkpointer_conformance.py).
 
-Within a run, the thread's latest checkpoint is read once (``reading_once``): the run holds
-the thread's lease, so no one else writes it, and what this saver writes it also keeps as the
-latest. A HITL request reads the checkpoint to prepare the run, and the graph then starts from
-the same one; a run of several nodes starts each from the one it just wrote. Outside a run
-(the state routes, the conformance suite) every read goes to DynamoDB.
+Within a run (``run_scope``), which holds the thread's lease so no one else writes the thread:
+- the thread's latest checkpoint is read once, and what this saver writes it also keeps as the
+  latest (or that there is none yet). A HITL request reads the checkpoint to prepare the run,
+  and the graph then starts from the same one; a run of several nodes starts each from the one
+  it just wrote.
+- a task's channel writes wait for the checkpoint that ends their step and go to DynamoDB in
+  the same BatchWriteItem, so a step costs one write request, not two. Writes that no
+  checkpoint follows (an interrupt, an error) are sent when the run ends (``write_held``). A
+  process that dies mid-step loses the writes of that step's finished tasks, which LangGraph
+  then runs again on resume; with one task per step (this graph) that is the step it was on.
+Outside a run (the state routes, the conformance suite) every read goes to DynamoDB and every
+write is sent at once, as the parent does.
 
 One difference: the parent writes regular (non-error) channel writes with "only if absent";
 BatchWriteItem has no conditions, so a repeated write of the same task, index and checkpoint
@@ -30,7 +37,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import RunnableConfig, run_in_executor
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
     ChannelVersions,
@@ -69,33 +76,65 @@ class Latest:
         return copy.deepcopy(self.saved._replace(pending_writes=pending))
 
 
-# (thread key, namespace) -> Latest, while a run reads once; None outside a run.
-_latest: ContextVar[dict[tuple[str, str], Latest] | None] = ContextVar("latest_checkpoint", default=None)
+@dataclass
+class RunScope:
+    """What a lease holder's run keeps between its saver calls."""
+
+    # (thread key, namespace) -> its latest checkpoint, or None: the thread has none yet.
+    latest: dict[tuple[str, str], Latest | None] = field(default_factory=dict)
+    # Channel writes waiting for their step's checkpoint, and the saver that holds them.
+    held: list[dict[str, Any]] = field(default_factory=list)
+    holder: BatchingDynamoDBSaver | None = None
+
+
+_scope: ContextVar[RunScope | None] = ContextVar("run_scope", default=None)
 
 
 @contextmanager
-def reading_once() -> Iterator[None]:
-    """Within the block (and in tasks it starts), the latest checkpoint of a thread is read
-    from DynamoDB once and then kept as this saver writes it. Only for a lease holder."""
-    token = _latest.set({})
+def run_scope() -> Iterator[RunScope]:
+    """Within the block, and in the tasks started in it (which share the scope): read each
+    thread's latest checkpoint once, and hold channel writes until their step's checkpoint.
+    Only for a lease holder; whoever drives the run calls ``write_held`` when it ends."""
+    scope = RunScope()
+    token = _scope.set(scope)
     try:
-        yield
+        yield scope
     finally:
-        _latest.reset(token)
+        _scope.reset(token)
+
+
+async def write_held() -> None:
+    """Send the writes this run still holds (those no checkpoint followed: an interrupt, an
+    error). Fenced like every write; a no-op outside a run or with nothing held."""
+    scope = _scope.get()
+    if scope is not None and scope.held and scope.holder is not None:
+        await run_in_executor(None, scope.holder.send_held, scope)
+
+
+def _of_thread(item: dict[str, Any], thread_id: str) -> bool:
+    key: str = item["PK"]["S"]
+    return key.startswith((f"WRITES_{thread_id}#", f"CHUNK_{thread_id}#"))
 
 
 class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent ships no types
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        known = _latest.get()
+        scope = _scope.get()
+        known = scope.latest if scope is not None else None
         conf = config["configurable"]
         key = (conf["thread_id"], conf.get("checkpoint_ns", ""))
         wanted = get_checkpoint_id(config)
         if known is not None and key in known:
             latest = known[key]
-            if wanted is None or wanted == latest.checkpoint_id:
+            if latest is None:
+                if wanted is None:
+                    return None  # a new thread: nothing to read until this run writes
+            elif wanted is None or wanted == latest.checkpoint_id:
                 return latest.as_tuple()
         found: CheckpointTuple | None = super().get_tuple(config)
-        if known is not None and found is not None and wanted is None:
+        if known is not None and wanted is None:
+            if found is None:
+                known[key] = None
+                return None
             latest = known[key] = Latest(copy.deepcopy(found._replace(pending_writes=[])))
             per_task: dict[str, int] = {}
             for task_id, channel, value in found.pending_writes or []:
@@ -108,11 +147,16 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         return found
 
     def delete_thread(self, thread_id: str) -> None:
-        known = _latest.get()
-        if known is not None:
-            for key in [k for k in known if k[0] == thread_id]:
-                del known[key]
+        scope = _scope.get()
+        if scope is not None:
+            for key in [k for k in scope.latest if k[0] == thread_id]:
+                del scope.latest[key]
+            scope.held = [item for item in scope.held if not _of_thread(item, thread_id)]
         super().delete_thread(thread_id)
+
+    def send_held(self, scope: RunScope) -> None:
+        held, scope.held = scope.held, []
+        self._batch_put(held)
 
     def _ttl(self) -> dict[str, str] | None:
         ttl_seconds = self.repo.ttl_seconds
@@ -162,9 +206,13 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
             )
         # Payloads first: when a step spans several batches, no metadata item is sent in an
         # earlier request than its payload.
-        self._batch_put(payloads + bases)
-        known = _latest.get()
-        latest = known.get((conf["thread_id"], conf.get("checkpoint_ns", ""))) if known is not None else None
+        scope = _scope.get()
+        if scope is None:
+            self._batch_put(payloads + bases)
+            return
+        scope.held += payloads + bases  # sent with the step's checkpoint, or when the run ends
+        scope.holder = self
+        latest = scope.latest.get((conf["thread_id"], conf.get("checkpoint_ns", "")))
         if latest is not None and latest.checkpoint_id == conf["checkpoint_id"]:
             for index, (channel, value) in enumerate(writes):
                 slot = (task_id, WRITES_IDX_MAP.get(channel, index))
@@ -211,7 +259,17 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         if ttl := self._ttl():
             base_item["ttl"] = ttl
         # Not atomic, like the parent's two PutItems; one writer per thread makes that safe.
-        self._batch_put([*self._payload_items(chunk_key, s3_key, payload, ref_loc), base_item])
+        # The step's held channel writes go first, in the same request when they fit.
+        scope = _scope.get()
+        held: list[dict[str, Any]] = []
+        if scope is not None:
+            held, scope.held = scope.held, []
+        try:
+            self._batch_put([*held, *self._payload_items(chunk_key, s3_key, payload, ref_loc), base_item])
+        except BaseException:
+            if scope is not None:  # the step's result is kept for the run's end (write_held)
+                scope.held = held + scope.held
+            raise
         saved: RunnableConfig = {
             "configurable": {
                 "thread_id": thread_id,
@@ -219,12 +277,11 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
                 "checkpoint_id": checkpoint_id,
             }
         }
-        known = _latest.get()
-        if known is not None:
+        if scope is not None:
             parent: RunnableConfig | None = None
             if parent_checkpoint_id:
                 parent = {"configurable": {**saved["configurable"], "checkpoint_id": parent_checkpoint_id}}
             meta = cast(CheckpointMetadata, copy.deepcopy(stored_metadata))
             saved_tuple = CheckpointTuple(saved, copy.deepcopy(checkpoint), meta, parent, [])
-            known[(thread_id, checkpoint_ns)] = Latest(saved_tuple)
+            scope.latest[(thread_id, checkpoint_ns)] = Latest(saved_tuple)
         return saved

@@ -30,7 +30,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
 from wayfarer.aws_errors import public_error
-from wayfarer.checkpointer import reading_once
+from wayfarer.checkpointer import run_scope, write_held
 from wayfarer.errors import Conflict, InvalidRequest, NotFound
 from wayfarer.event_log import EventLog, EventLogWriter, RunKind, RunRecord, RunStatus, final_status
 from wayfarer.events import TERMINAL_EVENTS, RunEvents
@@ -449,7 +449,7 @@ class RunService:
             lease = await self.leases.acquire(ref.key, run_id, "run")
         except LeaseTaken as taken:
             raise self._busy(ref.thread_id, taken, "wait for it to pause, or join it") from taken
-        with reading_once():  # the lease is held: the run reads the latest checkpoint once
+        with run_scope():  # the lease is held: read the checkpoint once, write once per step
             try:
                 graph_input = await driver.prepare(ref)
             except BaseException:
@@ -590,7 +590,16 @@ class RunService:
         running: dict[str, float],
     ) -> Outcome:
         current_fence.set(fence)  # this task's context: the checkpointer checks it on every write
-        return await run.driver.drive(run, graph_input, emit, events, running)
+        try:
+            outcome = await run.driver.drive(run, graph_input, emit, events, running)
+        except BaseException:
+            # The run failed or was stopped: what it wrote and no checkpoint followed (the
+            # error of a node) is still kept, unless the lease is gone (the fence says no).
+            with suppress(Exception):
+                await write_held()
+            raise
+        await write_held()  # an interrupt's writes: before the pause is told to anyone
+        return outcome
 
     async def pause(self, ref: ThreadRef, reason: str) -> Outcome:
         """A pause where the thread stands now (a cancel, a deadline)."""
