@@ -108,8 +108,10 @@ bench: setup
 bench-load: setup
 	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.load
 
+# Side by side with the code before issue 13's start-up work (any git ref: make bench-cold COLD_VS=HEAD~3).
+COLD_VS ?= 9306a7e
 bench-cold: setup
-	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.cold_start
+	POWERTOOLS_LOG_LEVEL=WARNING $(PY) python -m bench.cold_start --vs $(COLD_VS)
 
 # ---------------------------------------------------------------- deploy (SAM)
 # The AWS tools live in their own locked uv projects under layers/tools/ (aws-sam-cli, cfn-lint,
