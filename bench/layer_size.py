@@ -1,6 +1,6 @@
 """How big DepsLayer is, before and after trimming, and where the bytes are.
 
-Installs the locked runtime dependencies for Lambda (CPython 3.12, arm64) with the same
+Installs the locked runtime dependencies for Lambda (CPython 3.13, arm64) with the same
 `layers/Makefile install` that `sam build` runs, reusing the install while uv.lock is
 unchanged, then trims a copy with layers/trim_layer.py and prints:
 
@@ -110,7 +110,7 @@ def main() -> int:
     before = (unzipped_bytes(untrimmed), zipped_bytes(untrimmed))
     after = (unzipped_bytes(trimmed), zipped_bytes(trimmed))
 
-    print(f"DepsLayer (CPython 3.12, arm64) from uv.lock; install {'reused' if reused else 'fresh'}")
+    print(f"DepsLayer (CPython 3.13, arm64) from uv.lock; install {'reused' if reused else 'fresh'}")
     print()
     print(f"{'':18} {'unzipped MB':>12} {'zipped MB':>10}")
     print(f"{'untrimmed':18} {mb(before[0]):>12} {mb(before[1]):>10}")

@@ -2,7 +2,7 @@
 
 Lambda mounts the layer read-only, so Python cannot cache bytecode there: every cold start
 would compile every module it imports (here that triples the import time of the app, 0.7 s
--> 2.3 s). layers/Makefile compiles the files printed here with a CPython 3.12 (the target's
+-> 2.3 s). layers/Makefile compiles the files printed here with a CPython 3.13 (the target's
 bytecode); compiling only what is imported keeps the zipped layer near half the size of
 compiling everything.
 

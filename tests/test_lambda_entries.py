@@ -40,7 +40,7 @@ def lambda_env(moto_endpoint: str, table: str) -> dict[str, str]:
         "AWS_LAMBDA_FUNCTION_NAME": "wayfarer-StreamFunction",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
         "AWS_REGION": "us-east-1",
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
         "LAMBDA_TASK_ROOT": str(REPO_ROOT / "functions/agent"),
         "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap",
         "AWS_LWA_INVOKE_MODE": "response_stream",

@@ -3,7 +3,7 @@
 Everything here runs without an AWS account or Docker: sam validate --lint, cfn-lint and
 checkov read the template; `sam build` really builds (the layer through layers/Makefile, a
 cross-platform install from PyPI); the built layer is inspected file by file; and a twin of the
-trimmed layer for this machine's CPython 3.12 imports the whole app. Each AWS tool runs from its
+trimmed layer for this machine's CPython 3.13 imports the whole app. Each AWS tool runs from its
 own locked uv project under layers/tools/.
 
 Run alone: `uv run pytest tests/test_template.py` (or `-m template`; `-m "not template"` skips).
@@ -238,16 +238,16 @@ def elf_machine(path: Path) -> int:
     return int.from_bytes(header[18:20], "little")
 
 
-def cpython_312() -> str | None:
-    """A CPython 3.12 interpreter on this machine, if there is one."""
-    candidates = [os.environ.get("WAYFARER_PYTHON312", ""), shutil.which("python3.12") or ""]
+def cpython_313() -> str | None:
+    """A CPython 3.13 interpreter on this machine, if there is one."""
+    candidates = [os.environ.get("WAYFARER_PYTHON313", ""), shutil.which("python3.13") or ""]
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates += [str(p) for p in sorted(pyenv_root.glob("versions/3.12*/bin/python3.12"))]
-    candidates += ["/usr/bin/python3.12", "/usr/local/bin/python3.12"]
+    candidates += [str(p) for p in sorted(pyenv_root.glob("versions/3.13*/bin/python3.13"))]
+    candidates += ["/usr/bin/python3.13", "/usr/local/bin/python3.13"]
     for candidate in filter(None, candidates):
         try:
             answer = subprocess.run(
-                [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 12))"],
+                [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 13))"],
                 capture_output=True,
                 text=True,
                 timeout=30,
@@ -330,9 +330,9 @@ def test_checkov_fails_no_check_and_every_skip_carries_a_reason() -> None:
 # ------------------------------------------------------------------ the built layer
 
 
-def test_layer_is_built_for_cpython_312_on_arm64(layer: Path) -> None:
+def test_layer_is_built_for_cpython_313_on_arm64(layer: Path) -> None:
     pydantic_core = list((layer / "pydantic_core").glob("_pydantic_core.*.so"))
-    assert [p.name for p in pydantic_core] == ["_pydantic_core.cpython-312-aarch64-linux-gnu.so"]
+    assert [p.name for p in pydantic_core] == ["_pydantic_core.cpython-313-aarch64-linux-gnu.so"]
     assert elf_machine(pydantic_core[0]) == ELF_MACHINE_AARCH64
     for extension in layer.rglob("*.so"):
         assert "x86_64" not in extension.name and "cpython-311" not in extension.name, extension
@@ -344,7 +344,7 @@ def test_stripped_extensions_still_export_their_init_and_library_paths(layer: Pa
     nm, readelf = shutil.which("llvm-nm"), shutil.which("llvm-readelf")
     if nm is None or readelf is None:
         pytest.skip("llvm-nm/llvm-readelf not installed")
-    for extension in layer.rglob("*.cpython-312-aarch64-linux-gnu.so"):
+    for extension in layer.rglob("*.cpython-313-aarch64-linux-gnu.so"):
         module = extension.name.split(".")[0]
         exported = subprocess.run(
             [nm, "-D", "--defined-only", str(extension)], capture_output=True, text=True
@@ -408,13 +408,13 @@ def test_layer_has_no_tests_stubs_or_dev_tools(layer: Path) -> None:
 def test_layer_ships_target_bytecode_only_for_what_a_cold_start_imports(layer: Path) -> None:
     """/opt is read-only in Lambda: without shipped .pyc every cold start recompiles."""
     pycs = list(layer.rglob("*.pyc"))
-    assert pycs, "no bytecode in the layer: is a CPython 3.12 on this machine? (layers/Makefile PY312)"
-    assert all(p.name.endswith(".cpython-312.pyc") and p.parent.name == "__pycache__" for p in pycs)
+    assert pycs, "no bytecode in the layer: is a CPython 3.13 on this machine? (layers/Makefile PY313)"
+    assert all(p.name.endswith(".cpython-313.pyc") and p.parent.name == "__pycache__" for p in pycs)
     for hot in ("fastapi/applications.py", "langgraph/pregel/main.py", "langchain_aws/__init__.py"):
         source = layer / hot
-        assert (source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc").is_file(), hot
+        assert (source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc").is_file(), hot
     cold = layer / "langchain_core" / "language_models" / "fake_chat_models.py"  # never imported by the app
-    assert not (cold.parent / "__pycache__" / f"{cold.stem}.cpython-312.pyc").exists()
+    assert not (cold.parent / "__pycache__" / f"{cold.stem}.cpython-313.pyc").exists()
 
 
 def test_layer_zip_is_at_most_35_mb_and_everything_fits_lambda(built: Path, layer: Path) -> None:
@@ -456,13 +456,13 @@ def test_run_sh_starts_the_app_factory_under_uvicorn_on_port() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_trimmed_layer_twin_imports_the_whole_app_on_cpython_312(tmp_path: Path) -> None:
+def test_trimmed_layer_twin_imports_the_whole_app_on_cpython_313(tmp_path: Path) -> None:
     """The arm64 layer cannot run here, so the same lock and the same trim are installed for
-    this machine (x86_64, CPython 3.12) and every wayfarer module is imported against it:
+    this machine (x86_64, CPython 3.13) and every wayfarer module is imported against it:
     a trim rule that removed something the app loads fails here."""
-    python = cpython_312()
+    python = cpython_313()
     if python is None:
-        pytest.skip("no CPython 3.12 on this machine (set WAYFARER_PYTHON312 to one)")
+        pytest.skip("no CPython 3.13 on this machine (set WAYFARER_PYTHON313 to one)")
     site = tmp_path / "python"
     install = subprocess.run(
         [
@@ -534,7 +534,7 @@ def test_stream_function_streams_through_the_web_adapter(template: dict[str, Any
     adapter = template["Mappings"]["LambdaWebAdapter"]["arm64"]
     assert (adapter["Account"], adapter["Layer"]) == ("753240598075", "LambdaAdapterLayerArm64")
     assert template["Globals"]["Function"]["Architectures"] == ["arm64"]
-    assert template["Globals"]["Function"]["Runtime"] == "python3.12"
+    assert template["Globals"]["Function"]["Runtime"] == "python3.13"
     assert template["Globals"]["Function"]["Timeout"] == 900
 
 
@@ -547,7 +547,7 @@ def test_both_functions_restore_from_a_snapstart_snapshot_behind_their_alias(
     functions = template["Globals"]["Function"]
     assert functions["SnapStart"] == {"ApplyOn": "PublishedVersions"}
     assert functions["AutoPublishAlias"] == "live"
-    assert functions["Runtime"] == "python3.12"  # SnapStart for Python starts at 3.12
+    assert functions["Runtime"] == "python3.13"  # SnapStart for Python starts at 3.13
     for name in ("StreamFunction", "ApiFunction"):
         assert "SnapStart" not in template["Resources"][name]["Properties"], name  # no override
     grants = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]

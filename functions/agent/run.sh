@@ -6,7 +6,7 @@
 # Start-up work is only what uvicorn needs: no installs, no bytecode compile (/opt and
 # /var/task are read-only), one process (`exec`, so signals reach uvicorn directly).
 #
-# The python3.12 runtime keeps its interpreter in /var/lang/bin; the dependency layer is
+# The python3.13 runtime keeps its interpreter in /var/lang/bin; the dependency layer is
 # unpacked at /opt/python and this package at $LAMBDA_TASK_ROOT (/var/task). Both are put on
 # PYTHONPATH explicitly rather than trusting what the runtime's bootstrap exports to a wrapper.
 set -eu
