@@ -154,6 +154,30 @@ def test_a_client_that_leaves_mid_node_rejoins_from_the_other_instance(
         assert nodes_run(everything) == saved_nodes(b.client, thread) == PIECE
 
 
+def test_a_run_is_found_from_the_other_instance_before_its_log_is_written(
+    tmp_path: Path, moto_endpoint: str
+) -> None:
+    """A seed run's first event waits for the log's timer (250 ms): in that window the other
+    instance finds the run by the lease it holds, says it is running, and a join from the
+    first event replays the rest, once each, in order."""
+    with instances(tmp_path / "app.log", **settings_for(moto_endpoint)) as (a, b):
+        body = run_body(message="Write about visiting Lisbon", use_hitl=False, max_revisions=1)
+        thread = body["thread_id"]
+        first = LiveStream(a.client, "POST", "/runs/stream", body, stop_after=1).result()
+        assert [e["event"] for e in first] == ["metadata"]
+        run_id = first[0]["run_id"]
+        seen = b.client.get(f"/threads/{thread}/runs/{run_id}")
+        assert seen.status_code == 200 and seen.json()["status"] == "running"
+        assert b.client.get(f"/threads/{thread}").json()["status"] == "busy"
+        joined = LiveStream(
+            b.client, "GET", f"/threads/{thread}/runs/{run_id}/stream", headers={"Last-Event-ID": "1"}
+        ).result()
+        everything = first + joined
+        assert [e["seq"] for e in everything] == list(range(1, len(everything) + 1))
+        assert joined[-1]["event"] == "complete"
+        assert nodes_run(everything) == saved_nodes(b.client, thread) == PIECE
+
+
 def test_cancel_from_the_other_instance_stops_mid_node_and_resume_redoes_only_it(
     tmp_path: Path, moto_endpoint: str
 ) -> None:

@@ -28,10 +28,12 @@ logger = Logger(service="wayfarer", child=True)
 RunStatus = Literal["running", "interrupted", "complete", "error", "cancelled"]
 # Which contract a run speaks: the seed's events, or LangGraph Server's stream modes.
 RunKind = Literal["seed", "langgraph"]
-# Sent at once: the run's start (its record tells a joiner which run it is) and its end. Tokens
-# and node events wait for the timer (at most ``interval``), so in a HITL request the node and
-# the pause right after it go to DynamoDB in one write; the live stream is not delayed.
-URGENT_EVENTS = TERMINAL_EVENTS | {"metadata"}
+# Sent at once: the run's end, and for a run that must be listed from its start (a LangGraph
+# run: clients list and get it right after creating it) its first event, which writes its
+# record. The rest waits for the timer (at most ``interval``), so a HITL request's start, node
+# and pause go to DynamoDB in one write; the live stream is not delayed. Until its record is
+# written, a run is found through the lease it holds (``RunService._find_run``).
+START_EVENT = "metadata"
 # A batch item stays well under DynamoDB's 400 KB; bigger batches are split, and a single
 # event bigger than this is stored compressed.
 MAX_BATCH_BYTES = 300_000
@@ -267,13 +269,16 @@ def _run_record(thread_key: str, item: Mapping[str, Any]) -> RunRecord:
 
 
 class EventLogWriter:
-    """Buffers one run's events and appends them in batches: at once for the run's start, a
-    node boundary and its end; within ``interval`` seconds for tokens. A batch, once formed,
+    """Buffers one run's events and appends them in batches: at once for the run's end (and
+    its start, if ``urgent_start``); within ``interval`` seconds for the rest. A batch, once formed,
     is appended whole or retried whole, in order, never regrouped: a joiner never meets an
     event twice, and never one after a gap."""
 
-    def __init__(self, log: EventLog, record: RunRecord, now: Any, interval: float = 0.25) -> None:
+    def __init__(
+        self, log: EventLog, record: RunRecord, now: Any, interval: float = 0.25, urgent_start: bool = True
+    ) -> None:
         self._log = log
+        self._urgent_events = TERMINAL_EVENTS | ({START_EVENT} if urgent_start else set())
         self.record = record
         self._now = now
         self._interval = interval
@@ -287,7 +292,7 @@ class EventLogWriter:
     def add(self, event: dict[str, Any]) -> None:
         self._buffer.append(event)
         self._pending.set()
-        if event["event"] in URGENT_EVENTS:
+        if event["event"] in self._urgent_events:
             self._urgent.set()
 
     async def _flush(self) -> bool:

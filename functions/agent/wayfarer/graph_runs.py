@@ -138,6 +138,7 @@ class GraphDriver:
     """One LangGraph run of the travel writer."""
 
     kind: RunKind = "langgraph"
+    listed_at_start = True  # LangGraph clients list and get a run right after creating it
 
     def __init__(self, service: RunService, body: RunCreate) -> None:
         self.service = service

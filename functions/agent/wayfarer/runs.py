@@ -96,6 +96,9 @@ class RunDriver(Protocol):
     the lease, the fence, the event log, cancel and join."""
 
     kind: RunKind
+    # The run's record is written with its first event, at once (else with the log's next
+    # write): for runs that clients list right after starting them.
+    listed_at_start: bool
 
     def record_info(self) -> dict[str, Any] | None:
         """What the run's record keeps besides its status (LangGraph's run fields)."""
@@ -482,6 +485,7 @@ class RunService:
             ),
             now_iso,
             self.timings.log_flush_seconds,
+            urgent_start=driver.listed_at_start,
         )
 
         def emit(event: dict[str, Any]) -> None:
@@ -707,8 +711,8 @@ class RunService:
 
     async def check_run(self, ref: ThreadRef, run_id: str) -> RunRecord:
         """Raise ``NotFound`` before a join's stream begins; the run's record. A run that holds
-        the thread writes its record with its first event, at once: wait a moment for it (the
-        record says which contract the run speaks)."""
+        the thread writes its record with its first write to the log, within the log's timer:
+        wait a moment for it (the record says which contract the run speaks)."""
         record: RunRecord | None = None
         for attempt in range(20):
             stored = await self.log.get_run(ref.key, run_id)

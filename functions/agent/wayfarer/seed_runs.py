@@ -48,6 +48,9 @@ class SeedDriver:
     """One seed run: how it starts, drives the graph and says how it ended."""
 
     kind: RunKind = "seed"
+    # Its client holds the stream (or joins it by id, which finds it by the lease it holds):
+    # the start waits for the log's next write, which in a HITL request is the run's last.
+    listed_at_start = False
 
     def __init__(self, service: RunService, request: RunRequest, message: str) -> None:
         self.service = service
