@@ -169,6 +169,15 @@ class RunTimings:
     vanished_check_seconds: float = 2.0
 
 
+def lease_poll_interval(poll: float, answered_in: float, lease_seconds: float) -> float:
+    """The wait before a run next checks its lease: ``poll``, longer when the store is slow
+    (four times its last answer), so that thousands of runs do not keep a loaded store busier
+    with checks than with their work; never so long that a renewal comes late (at most a sixth
+    of the lease: a renewal is due once a third of it is gone, the fence closes with a sixth
+    left, so a late renewal still comes with half of the lease left)."""
+    return max(poll, min(4 * answered_in, lease_seconds / 6))
+
+
 class RunService:
     def __init__(
         self,
@@ -559,14 +568,17 @@ class RunService:
         lease = run.lease
         renew_within = self.leases.lease_seconds * 2 / 3  # renew once a third of it is gone
         poll = min(self.timings.lease_poll_seconds, self.leases.lease_seconds / 3)
+        answered_in = 0.0
         while True:
-            await asyncio.sleep(poll)
+            await asyncio.sleep(lease_poll_interval(poll, answered_in, self.leases.lease_seconds))
+            asked = time.monotonic()
             try:
                 if lease.expires_at - time.time() <= renew_within:
                     lease, cancel = await self.leases.renew(lease)
                     fence.extend(lease)
                 else:
                     cancel = await self.leases.check(lease)
+                answered_in = time.monotonic() - asked
             except LeaseLost:
                 fence.lost = True
                 logger.warning("run lost its lease")
