@@ -193,6 +193,7 @@ class RunService:
         max_metadata_bytes: int = 16384,
         deadline_margin_seconds: float = 60.0,
         timings: RunTimings | None = None,
+        max_runs: int = 32,
     ) -> None:
         self.graph = graph
         self.checkpointer = checkpointer
@@ -206,6 +207,8 @@ class RunService:
         self.deadline_margin_seconds = deadline_margin_seconds
         self.timings = timings or RunTimings()
         self._runs: dict[str, Run] = {}  # runs executing in this process, by run id
+        # A run takes a slot before its thread and frees it once it ended (settings.max_runs).
+        self._slots = asyncio.Semaphore(max_runs)
 
     # ------------------------------------------------------------------ threads
 
@@ -455,25 +458,35 @@ class RunService:
         return await self.launch(ThreadRef(request.owner, thread_id), SeedDriver(self, request, message))
 
     async def launch(self, ref: ThreadRef, driver: RunDriver) -> Run:
-        """Take the thread, let the driver prepare the input, and start the run in its task."""
+        """Wait for a slot, take the thread, let the driver prepare the input, and start the run
+        in its task, which frees the slot when it ends."""
         run_id = new_run_id()
+        await self._slots.acquire()
         try:
-            lease = await self.leases.acquire(ref.key, run_id, "run")
-        except LeaseTaken as taken:
-            raise self._busy(ref.thread_id, taken, "wait for it to pause, or join it") from taken
-        with run_scope():  # the lease is held: read the checkpoint once, write once per step
             try:
-                graph_input = await driver.prepare(ref)
-            except BaseException:
-                # Refused before it began: the thread's last run is again the one before.
-                with suppress(ClientError, BotoCoreError):
-                    await self.leases.release(lease, lease.previous)
-                raise
-            run = Run(ref, run_id, driver, lease)
-            self._runs[run_id] = run
-            run.task = asyncio.create_task(self._execute(run, graph_input))  # keeps the scope
-        run.task.add_done_callback(lambda _: self._runs.pop(run_id, None))
+                lease = await self.leases.acquire(ref.key, run_id, "run")
+            except LeaseTaken as taken:
+                raise self._busy(ref.thread_id, taken, "wait for it to pause, or join it") from taken
+            with run_scope():  # the lease is held: read the checkpoint once, write once per step
+                try:
+                    graph_input = await driver.prepare(ref)
+                except BaseException:
+                    # Refused before it began: the thread's last run is again the one before.
+                    with suppress(ClientError, BotoCoreError):
+                        await self.leases.release(lease, lease.previous)
+                    raise
+                run = Run(ref, run_id, driver, lease)
+                self._runs[run_id] = run
+                run.task = asyncio.create_task(self._execute(run, graph_input))  # keeps the scope
+        except BaseException:
+            self._slots.release()
+            raise
+        run.task.add_done_callback(lambda _: self._ended(run_id))
         return run
+
+    def _ended(self, run_id: str) -> None:
+        self._runs.pop(run_id, None)
+        self._slots.release()
 
     async def _execute(self, run: Run, graph_input: Any) -> None:
         # Context-local keys: each run task has its own copy, so concurrent runs never mix them.

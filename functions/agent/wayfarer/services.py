@@ -69,6 +69,7 @@ def build_services(
         max_message_chars=settings.max_message_chars,
         max_metadata_bytes=settings.max_metadata_bytes,
         deadline_margin_seconds=settings.deadline_margin_seconds,
+        max_runs=settings.max_runs,
     )
     return Services(
         settings=settings, model=model, research=research, runs=runs, auth=make_authenticator(settings)

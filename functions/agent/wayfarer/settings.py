@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     # A run holds its thread for this long past its last renewal (renewed every third of it),
     # so a dead instance blocks a thread at most this long.
     lease_seconds: float = Field(default=30.0, ge=3)
+    # Runs this process drives at once; more wait in line (FIFO) before they take their thread.
+    # Bounds what one process asks of its store: past what the store answers in time, more
+    # runs at once only make every run's lease renewals late. In Lambda an instance serves
+    # one request at a time, so this matters for one big host (make dev, a container).
+    max_runs: int = Field(default=32, ge=1)
     # How often a run looks for a cancel, and a joiner for new events.
     lease_poll_seconds: float = Field(default=1.0, gt=0)
     join_poll_seconds: float = Field(default=0.25, gt=0)
