@@ -7,15 +7,22 @@ pace: per request, the time to the first event and to the end of the stream.
         --with boto3 langgraph dev --config bench/langgraph_dev/langgraph.json --port 2099 \\
         --no-browser --no-reload
     uv run --frozen python -m bench.side_by_side --server wayfarer=http://127.0.0.1:2025 \\
-        --server "langgraph dev=http://127.0.0.1:2099" [--journeys 5]
+        --server "langgraph dev=http://127.0.0.1:2099" [--journeys 5] \\
+        [--pid wayfarer=$(pgrep -f 'uvicorn.*2025') --pid "langgraph dev=$(pgrep -f 'langgraph dev')"]
+
+With ``--pid NAME=PID`` the CPU time that server process spent (user + system, from
+/proc/PID/stat, its own threads; not the DynamoDB or S3 servers beside Wayfarer) is printed per
+journey.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import time
+from pathlib import Path
 
 from langgraph_sdk import get_client
 
@@ -55,6 +62,13 @@ async def journey(url: str) -> tuple[list[float], list[float], int]:
             return first_ms, total_ms, len(total_ms)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
 def row(name: str, values: list[float]) -> str:
     cut = sorted(values)
     p90 = cut[min(len(cut) - 1, int(len(cut) * 0.9))]
@@ -65,7 +79,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", action="append", required=True, help="name=url")
     parser.add_argument("--journeys", type=int, default=5)
+    parser.add_argument("--pid", action="append", default=[], help="name=pid of that server's process")
     args = parser.parse_args()
+    pids = {name: int(pid) for name, pid in (spec.split("=", 1) for spec in args.pid)}
     print("| server, per HITL request | median ms | p90 ms | max ms |")
     print("|---|---:|---:|---:|")
     for spec in args.server:
@@ -74,6 +90,7 @@ async def main() -> None:
         firsts: list[float] = []
         totals: list[float] = []
         requests = 0
+        cpu = cpu_seconds(pids[name]) if name in pids else None
         wall = time.perf_counter()
         for _ in range(args.journeys):
             first, total, count = await journey(url)
@@ -91,6 +108,9 @@ async def main() -> None:
         )
         per_journey = wall / args.journeys * 1000
         print(f"| {name}: journey ({requests // args.journeys} requests) | {per_journey:.0f} | | |")
+        if cpu is not None:
+            cpu_ms = (cpu_seconds(pids[name]) - cpu) / args.journeys * 1000
+            print(f"| {name}: server CPU per journey | {cpu_ms:.0f} | | |")
 
 
 if __name__ == "__main__":
