@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
 from langchain_core.runnables import RunnableConfig
 
+from tests.faults import FaultInjector
 from wayfarer.checkpointer import run_scope, write_held
 from wayfarer.graph.state import new_piece
 from wayfarer.services import build_services
@@ -130,3 +133,20 @@ async def test_a_new_thread_is_looked_up_once_in_a_run(settings: Settings) -> No
         assert await saver.aget_tuple(config) is None
         assert await saver.aget_tuple(config) is None
         assert requests.count == 1
+
+
+async def test_held_writes_that_fail_to_send_stay_held(settings: Settings) -> None:
+    services = build_services(settings)
+    graph, saver = services.runs.graph, services.runs.checkpointer
+    config: RunnableConfig = {"configurable": {"thread_id": "held-retry"}}
+    await graph.ainvoke(new_piece("Write about visiting Paris"), config, interrupt_after=["planner"])
+    stored = await saver.aget_tuple(config)
+    assert stored is not None
+    with run_scope():
+        await saver.aput_writes(stored.config, [("feedback", "Shorter, please")], "task-1")
+        FaultInjector(saver.client, "ValidationException", "Item size has exceeded the maximum", times=1)
+        with pytest.raises(ClientError):
+            await write_held()
+        await write_held()  # the same writes, sent again
+    fresh = await saver.aget_tuple(config)
+    assert fresh is not None and ("task-1", "feedback", "Shorter, please") in fresh.pending_writes

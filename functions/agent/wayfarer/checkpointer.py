@@ -156,7 +156,11 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
 
     def send_held(self, scope: RunScope) -> None:
         held, scope.held = scope.held, []
-        self._batch_put(held)
+        try:
+            self._batch_put(held)
+        except BaseException:
+            scope.held = held + scope.held  # still held: a later call may send them
+            raise
 
     def _ttl(self) -> dict[str, str] | None:
         ttl_seconds = self.repo.ttl_seconds
