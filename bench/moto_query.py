@@ -12,30 +12,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 
-from tests.servers import moto_server
-from wayfarer.devstack import dynalite, local_credentials
+from bench.load import backend
+from wayfarer.devstack import local_credentials
 from wayfarer.persistence import ensure_local_resources
 from wayfarer.settings import Settings
-
-
-@contextmanager
-def endpoint(name: str) -> Iterator[str]:
-    if name == "moto":
-        with moto_server() as url:
-            yield url
-    else:
-        with tempfile.TemporaryDirectory() as data, dynalite(Path(data)) as url:
-            yield url
 
 
 def median_ms(call: Callable[[int], Any], times: int = 20) -> float:
@@ -62,7 +49,7 @@ def grow(client: Any, table: str, items: int) -> None:
 
 def measure(name: str, steps: int, per_step: int) -> list[tuple[int, float, float]]:
     rows = []
-    with endpoint(name) as url:
+    with backend(name) as url:
         settings = Settings(dynamodb_endpoint_url=url, table_name=f"query-{uuid.uuid4().hex[:8]}")
         ensure_local_resources(settings)
         client = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1")

@@ -31,6 +31,17 @@ class Requests:
         return self.operations[start:]
 
 
+async def planned_thread(settings: Settings, thread_id: str) -> tuple[Any, Any, Requests, RunnableConfig]:
+    """The app's graph and saver (its requests counted), and a thread paused after planning."""
+    services = build_services(settings)
+    graph, saver = services.runs.graph, services.runs.checkpointer
+    requests = Requests()
+    saver.client.meta.events.register("before-send", requests)
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    await graph.ainvoke(new_piece("Write about visiting Paris"), config, interrupt_after=["planner"])
+    return graph, saver, requests, config
+
+
 def same(a: Any, b: Any) -> None:
     assert a is not None and b is not None
     assert a.config == b.config and a.parent_config == b.parent_config
@@ -39,12 +50,7 @@ def same(a: Any, b: Any) -> None:
 
 
 async def test_a_run_reads_the_latest_checkpoint_once_and_keeps_what_it_writes(settings: Settings) -> None:
-    services = build_services(settings)
-    graph, saver = services.runs.graph, services.runs.checkpointer
-    requests = Requests()
-    saver.client.meta.events.register("before-send", requests)
-    config: RunnableConfig = {"configurable": {"thread_id": "read-once"}}
-    await graph.ainvoke(new_piece("Write about visiting Paris"), config, interrupt_after=["planner"])
+    graph, saver, requests, config = await planned_thread(settings, "read-once")
     stored = await saver.aget_tuple(config)
 
     with run_scope():
@@ -72,12 +78,7 @@ async def test_a_run_reads_the_latest_checkpoint_once_and_keeps_what_it_writes(s
 
 
 async def test_a_step_in_a_run_is_one_write_request(settings: Settings) -> None:
-    services = build_services(settings)
-    graph, saver = services.runs.graph, services.runs.checkpointer
-    requests = Requests()
-    saver.client.meta.events.register("before-send", requests)
-    config: RunnableConfig = {"configurable": {"thread_id": "one-write"}}
-    await graph.ainvoke(new_piece("Write about visiting Paris"), config, interrupt_after=["planner"])
+    graph, saver, requests, config = await planned_thread(settings, "one-write")
 
     outside = requests.count
     await graph.ainvoke(None, config, interrupt_after=["travel_plan"])
@@ -95,12 +96,7 @@ async def test_a_step_in_a_run_is_one_write_request(settings: Settings) -> None:
 
 
 async def test_writes_no_checkpoint_follows_wait_for_the_end_of_the_run(settings: Settings) -> None:
-    services = build_services(settings)
-    graph, saver = services.runs.graph, services.runs.checkpointer
-    requests = Requests()
-    saver.client.meta.events.register("before-send", requests)
-    config: RunnableConfig = {"configurable": {"thread_id": "held"}}
-    await graph.ainvoke(new_piece("Write about visiting Paris"), config, interrupt_after=["planner"])
+    _, saver, requests, config = await planned_thread(settings, "held")
     stored = await saver.aget_tuple(config)
     assert stored is not None
 
@@ -136,10 +132,7 @@ async def test_a_new_thread_is_looked_up_once_in_a_run(settings: Settings) -> No
 
 
 async def test_held_writes_that_fail_to_send_stay_held(settings: Settings) -> None:
-    services = build_services(settings)
-    graph, saver = services.runs.graph, services.runs.checkpointer
-    config: RunnableConfig = {"configurable": {"thread_id": "held-retry"}}
-    await graph.ainvoke(new_piece("Write about visiting Paris"), config, interrupt_after=["planner"])
+    _, saver, _, config = await planned_thread(settings, "held-retry")
     stored = await saver.aget_tuple(config)
     assert stored is not None
     with run_scope():
