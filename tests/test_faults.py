@@ -188,6 +188,35 @@ def test_a_failed_event_log_append_is_retried_whole_and_a_joiner_sees_each_event
     assert joined == live
 
 
+def test_a_short_run_whose_log_could_not_be_written_is_found_by_its_lease(
+    app_with_client: tuple[httpx.Client, Services],
+) -> None:
+    """A seed HITL request shorter than the log's timer writes its record only with its end. If
+    that write fails every try, the run is still there: its outcome is on the lease item."""
+    client, services = app_with_client
+
+    def writes_events(operation: str, request: dict[str, Any]) -> bool:
+        items = [r for t in request.get("RequestItems", {}).values() for r in t if "PutRequest" in r]
+        return operation == "BatchWriteItem" and any(
+            i["PutRequest"]["Item"]["SK"]["S"].startswith("EVT#") for i in items
+        )
+
+    FaultInjector(
+        dynamodb(services),
+        "ValidationException",
+        "Item size has exceeded the maximum",
+        100,
+        when=writes_events,
+    )
+    body = run_body(message="Write about visiting Turin")
+    live = stream(client, body)
+    assert live[-1]["event"] == "interrupt"  # the live stream is whole
+    thread, run_id = body["thread_id"], live[0]["run_id"]
+    seen = client.get(f"/threads/{thread}/runs/{run_id}")
+    assert seen.status_code == 200 and seen.json()["status"] == "interrupted"
+    assert client.get(f"/threads/{thread}").json()["status"] == "interrupted"
+
+
 def test_a_storage_error_never_shows_aws_text_to_the_caller(
     app_with_client: tuple[httpx.Client, Services],
 ) -> None:

@@ -29,3 +29,15 @@ def test_a_refused_run_gives_its_slot_back(serve: Serve, settings: Settings) -> 
     assert refused.status_code == 422  # a new thread needs a message
     again = client.post("/runs/invoke", json=run_body(message="Write about visiting Porto"))
     assert again.status_code == 200 and again.json()["status"] == "interrupted"
+
+
+def test_with_no_slot_free_a_busy_thread_is_refused_at_once(serve: Serve, settings: Settings) -> None:
+    client = serve(settings.model_copy(update={"max_runs": 1, "offline_pace_ms": 10}))
+    body = run_body(message="Write about visiting Oslo", use_hitl=False, max_revisions=1)
+    running = LiveStream(client, "POST", "/runs/stream", body)
+    running.wait_for(lambda event: event["event"] == "token")
+    again = client.post("/runs/stream", json={"thread_id": body["thread_id"], "use_hitl": False})
+    assert again.status_code == 409, again.text  # not held in line until the run ends
+    assert again.json()["run_id"] == running.events[0]["run_id"]
+    assert not running.ended.is_set()
+    assert running.result()[-1]["event"] == "complete"

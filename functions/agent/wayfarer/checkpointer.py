@@ -13,8 +13,10 @@ Within a run (``run_scope``), which holds the thread's lease so no one else writ
   latest (or that there is none yet). A HITL request reads the checkpoint to prepare the run,
   and the graph then starts from the same one; a run of several nodes starts each from the one
   it just wrote.
-- a task's channel writes wait for the checkpoint that ends their step and go to DynamoDB in
-  the same BatchWriteItem, so a step costs one write request, not two. Writes that no
+- a task's channel writes wait for the next checkpoint this saver writes (the one that ends
+  their step, or the one after when LangGraph saves the writes while that checkpoint is on its
+  way: it saves both from two threads at once) and go to DynamoDB in its BatchWriteItem, so a
+  step costs one write request, not two. Writes that no
   checkpoint follows (an interrupt, an error) are sent when the run ends (``write_held``). A
   process that dies mid-step loses the writes of that step's finished tasks, which LangGraph
   then runs again on resume; with one task per step (this graph) that is the step it was on.
@@ -30,6 +32,7 @@ writes are saved is not run again on resume), so both give the same state.
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -82,9 +85,31 @@ class RunScope:
 
     # (thread key, namespace) -> its latest checkpoint, or None: the thread has none yet.
     latest: dict[tuple[str, str], Latest | None] = field(default_factory=dict)
-    # Channel writes waiting for their step's checkpoint, and the saver that holds them.
+    # Channel writes waiting for their step's checkpoint, and the saver that holds them. LangGraph
+    # saves a step's writes and the next checkpoint from two executor threads at once: every
+    # change to ``held`` goes through the methods below, under the lock.
     held: list[dict[str, Any]] = field(default_factory=list)
     holder: BatchingDynamoDBSaver | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hold(self, items: list[dict[str, Any]], holder: BatchingDynamoDBSaver) -> None:
+        with self.lock:
+            self.held += items
+            self.holder = holder
+
+    def take(self) -> list[dict[str, Any]]:
+        with self.lock:
+            held, self.held = self.held, []
+            return held
+
+    def give_back(self, items: list[dict[str, Any]]) -> None:
+        """Items taken but not written: held again, ahead of any held since."""
+        with self.lock:
+            self.held = items + self.held
+
+    def drop_thread(self, thread_id: str) -> None:
+        with self.lock:
+            self.held = [item for item in self.held if not _of_thread(item, thread_id)]
 
 
 _scope: ContextVar[RunScope | None] = ContextVar("run_scope", default=None)
@@ -151,15 +176,15 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         if scope is not None:
             for key in [k for k in scope.latest if k[0] == thread_id]:
                 del scope.latest[key]
-            scope.held = [item for item in scope.held if not _of_thread(item, thread_id)]
+            scope.drop_thread(thread_id)
         super().delete_thread(thread_id)
 
     def send_held(self, scope: RunScope) -> None:
-        held, scope.held = scope.held, []
+        held = scope.take()
         try:
             self._batch_put(held)
         except BaseException:
-            scope.held = held + scope.held  # still held: a later call may send them
+            scope.give_back(held)  # still held: a later call may send them
             raise
 
     def _ttl(self) -> dict[str, str] | None:
@@ -214,8 +239,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         if scope is None:
             self._batch_put(payloads + bases)
             return
-        scope.held += payloads + bases  # sent with the step's checkpoint, or when the run ends
-        scope.holder = self
+        scope.hold(payloads + bases, self)  # sent with the step's checkpoint, or when the run ends
         latest = scope.latest.get((conf["thread_id"], conf.get("checkpoint_ns", "")))
         if latest is not None and latest.checkpoint_id == conf["checkpoint_id"]:
             for index, (channel, value) in enumerate(writes):
@@ -265,14 +289,12 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         # Not atomic, like the parent's two PutItems; one writer per thread makes that safe.
         # The step's held channel writes go first, in the same request when they fit.
         scope = _scope.get()
-        held: list[dict[str, Any]] = []
-        if scope is not None:
-            held, scope.held = scope.held, []
+        held = scope.take() if scope is not None else []
         try:
             self._batch_put([*held, *self._payload_items(chunk_key, s3_key, payload, ref_loc), base_item])
         except BaseException:
             if scope is not None:  # the step's result is kept for the run's end (write_held)
-                scope.held = held + scope.held
+                scope.give_back(held)
             raise
         saved: RunnableConfig = {
             "configurable": {

@@ -169,13 +169,17 @@ class RunTimings:
     vanished_check_seconds: float = 2.0
 
 
-def lease_poll_interval(poll: float, answered_in: float, lease_seconds: float) -> float:
-    """The wait before a run next checks its lease: ``poll``, longer when the store is slow
-    (four times its last answer), so that thousands of runs do not keep a loaded store busier
-    with checks than with their work; never so long that a renewal comes late (at most a sixth
-    of the lease: a renewal is due once a third of it is gone, the fence closes with a sixth
-    left, so a late renewal still comes with half of the lease left)."""
-    return max(poll, min(4 * answered_in, lease_seconds / 6))
+def lease_poll_interval(
+    poll: float, answered_in: float, lease_seconds: float, renewal_due_in: float
+) -> float:
+    """The wait before a run next checks its lease, after a check that was answered in
+    ``answered_in`` seconds: ``poll``, longer when the store is slow (four times its last
+    answer, at most a sixth of the lease), so that many runs do not keep a loaded store busier
+    with checks than with their work. The longer wait never passes the moment the renewal is
+    due (``renewal_due_in``): a slow store leaves the renewal its whole margin before the fence
+    closes, and a failed one is retried at ``poll`` (RunService._keep_lease)."""
+    backed_off = max(poll, min(4 * answered_in, lease_seconds / 6))
+    return min(backed_off, max(poll, renewal_due_in))
 
 
 class RunService:
@@ -461,6 +465,10 @@ class RunService:
         """Wait for a slot, take the thread, let the driver prepare the input, and start the run
         in its task, which frees the slot when it ends."""
         run_id = new_run_id()
+        if self._slots.locked():  # no slot free: refuse a busy thread now, not after the line
+            state = await self.leases.read(ref.key)
+            if state.busy:
+                raise self._busy(ref.thread_id, LeaseTaken(state), "wait for it to pause, or join it")
         await self._slots.acquire()
         try:
             try:
@@ -581,9 +589,10 @@ class RunService:
         lease = run.lease
         renew_within = self.leases.lease_seconds * 2 / 3  # renew once a third of it is gone
         poll = min(self.timings.lease_poll_seconds, self.leases.lease_seconds / 3)
-        answered_in = 0.0
+        wait = poll
         while True:
-            await asyncio.sleep(lease_poll_interval(poll, answered_in, self.leases.lease_seconds))
+            await asyncio.sleep(wait)
+            wait = poll  # after a failure: retry at the configured pace
             asked = time.monotonic()
             try:
                 if lease.expires_at - time.time() <= renew_within:
@@ -591,7 +600,10 @@ class RunService:
                     fence.extend(lease)
                 else:
                     cancel = await self.leases.check(lease)
-                answered_in = time.monotonic() - asked
+                renewal_due_in = lease.expires_at - renew_within - time.time()
+                wait = lease_poll_interval(
+                    poll, time.monotonic() - asked, self.leases.lease_seconds, renewal_due_in
+                )
             except LeaseLost:
                 fence.lost = True
                 logger.warning("run lost its lease")
@@ -664,8 +676,12 @@ class RunService:
         failed) takes its status from the lease. One recorded as running that no longer holds
         the lease, and ended nowhere, has vanished."""
         record, lease = await asyncio.gather(self.log.get_run(ref.key, run_id), self.leases.read(ref.key))
+        if record is None and lease.running_run_id != run_id and lease.last_run_id == run_id:
+            # It ended between the two reads (a run shorter than the log's timer writes its
+            # record with its end), or its log could not be written: read again, else the lease.
+            record = await self.log.get_run(ref.key, run_id)
         if record is None:
-            if lease.running_run_id != run_id:
+            if run_id not in (lease.running_run_id, lease.last_run_id):
                 raise NotFound(f"Run {run_id!r} of thread {ref.thread_id!r} does not exist.")
             now = now_iso()
             record = RunRecord(ref.key, run_id, "running", now, now)

@@ -49,7 +49,8 @@ class SeedDriver:
 
     kind: RunKind = "seed"
     # Its client holds the stream (or joins it by id, which finds it by the lease it holds):
-    # the start waits for the log's next write, which in a HITL request is the run's last.
+    # the start waits for the log's timer (250 ms), so a HITL request shorter than that writes
+    # its log once, with its end.
     listed_at_start = False
 
     def __init__(self, service: RunService, request: RunRequest, message: str) -> None:
