@@ -33,7 +33,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from io import BytesIO
 from pathlib import Path
 
@@ -197,7 +197,8 @@ def main() -> None:
     args = parser.parse_args()
     local_credentials()
     here = REPO_ROOT / "functions/agent"
-    with moto_server() as endpoint, contextmanager_or_none(args.vs) as there:
+    other_tree = tree_at(args.vs) if args.vs else nullcontext()
+    with moto_server() as endpoint, other_tree as there:
         trees = {"this tree": here} | ({args.vs: there} if there else {})
         compile_bytecode(*trees.values())
         envs = {name: lambda_env(endpoint, root) for name, root in trees.items()}
@@ -213,15 +214,6 @@ def main() -> None:
     print(f"| **total** | {sum(imports.values()):.0f} |")
     absent = sorted(set(PACKAGES) - set(imports))
     print(f"\nnot imported at cold start: {', '.join(absent)}")
-
-
-@contextmanager
-def contextmanager_or_none(ref: str | None) -> Iterator[Path | None]:
-    if ref is None:
-        yield None
-    else:
-        with tree_at(ref) as tree:
-            yield tree
 
 
 if __name__ == "__main__":

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import time
-from pathlib import Path
 
 from langgraph_sdk import get_client
 
+from bench.load import cpu_seconds
 from wayfarer.graph.builder import NODES
 
 TASK = "Write about visiting Paris"
@@ -60,13 +59,6 @@ async def journey(url: str) -> tuple[list[float], list[float], int]:
         state = await client.threads.get_state(thread_id)
         if not paused or not state["next"]:
             return first_ms, total_ms, len(total_ms)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def row(name: str, values: list[float]) -> str:
