@@ -16,10 +16,10 @@ Within a run (``run_scope``), which holds the thread's lease so no one else writ
 - a task's channel writes wait for the next checkpoint this saver writes (the one that ends
   their step, or the one after when LangGraph saves the writes while that checkpoint is on its
   way: it saves both from two threads at once) and go to DynamoDB in its BatchWriteItem, so a
-  step costs one write request, not two. Writes that no
-  checkpoint follows (an interrupt, an error) are sent when the run ends (``write_held``). A
-  process that dies mid-step loses the writes of that step's finished tasks, which LangGraph
-  then runs again on resume; with one task per step (this graph) that is the step it was on.
+  step costs one write request, not two. Writes that no checkpoint follows (an interrupt, an
+  error) are sent when the run ends (``write_held``). A process that dies mid-step loses the
+  writes of that step's finished tasks, which LangGraph then runs again on resume; with one
+  task per step (this graph) that is the step it was on.
 Outside a run (the state routes, the conformance suite) every read goes to DynamoDB and every
 write is sent at once, as the parent does.
 

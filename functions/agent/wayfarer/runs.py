@@ -169,6 +169,10 @@ class RunTimings:
     vanished_check_seconds: float = 2.0
 
 
+# What a run refused on a busy thread is told to do instead.
+RUN_BUSY_HINT = "wait for it to pause, or join it"
+
+
 def lease_poll_interval(
     poll: float, answered_in: float, lease_seconds: float, renewal_due_in: float
 ) -> float:
@@ -468,13 +472,13 @@ class RunService:
         if self._slots.locked():  # no slot free: refuse a busy thread now, not after the line
             state = await self.leases.read(ref.key)
             if state.busy:
-                raise self._busy(ref.thread_id, LeaseTaken(state), "wait for it to pause, or join it")
+                raise self._busy(ref.thread_id, LeaseTaken(state), RUN_BUSY_HINT)
         await self._slots.acquire()
         try:
             try:
                 lease = await self.leases.acquire(ref.key, run_id, "run")
             except LeaseTaken as taken:
-                raise self._busy(ref.thread_id, taken, "wait for it to pause, or join it") from taken
+                raise self._busy(ref.thread_id, taken, RUN_BUSY_HINT) from taken
             with run_scope():  # the lease is held: read the checkpoint once, write once per step
                 try:
                     graph_input = await driver.prepare(ref)
