@@ -1,12 +1,16 @@
-"""``DynamoDBSaver`` with batched writes.
+"""The LangGraph checkpointer: ``DynamoDBSaver``'s serializer, S3 offload and async twins, with an
+item layout of our own (``checkpoint_items``, keys in ``table_keys``).
 
-As shipped, the saver sends one PutItem per item: a node step that writes five channels costs
-ten PutItems (a metadata item and a payload chunk each) plus two for the checkpoint. This
-subclass builds the very same items and sends them as BatchWriteItem requests (25 items each),
-so a step costs two write requests. Reads, deletes, S3 offload and the key formats are the
-parent's. Every write first checks the running run's lease fence (``wayfarer.leases``): a run
-that lost its lease writes no further checkpoint. It must keep passing the LangGraph
-conformance suite (tests/test_checkpointer_conformance.py).
+langgraph-checkpoint-aws stores a checkpoint in three places (its item, its payload in a
+``CHUNK_`` item, its writes in a ``WRITES_`` partition, each write's value in another chunk),
+so reading the latest checkpoint takes a Query, a GetItem and a Query, and a step writes
+two items per value. Here payloads are inline (S3 when too large for an item) and a
+checkpoint's writes sit next to it in the thread's partition: one strongly consistent Query
+reads the latest checkpoint with its writes, and a value is one item. Threads saved in the
+earlier layout are still read, continued and deleted. Writes are sent as BatchWriteItem
+requests (25 items each). Every write first checks the running run's lease fence
+(``wayfarer.leases``): a run that lost its lease writes no further checkpoint. It must keep
+passing the LangGraph conformance suite (tests/test_checkpointer_conformance.py).
 
 Within a run (``run_scope``), which holds the thread's lease so no one else writes the thread:
 - the thread's latest checkpoint is read once, and what this saver writes it also keeps as the
@@ -50,15 +54,31 @@ from langgraph.checkpoint.base import (
     get_checkpoint_id,
 )
 from langgraph_checkpoint_aws import DynamoDBSaver
-from langgraph_checkpoint_aws.checkpoint.dynamodb.unified_repository import (
-    _checkpoint_pk,
-    _checkpoint_ref_pk,
-    _checkpoint_s3_key,
-    _checkpoint_sk,
+
+from wayfarer.batch_write import batch_write, deletes, puts
+from wayfarer.checkpoint_items import (
+    Payload,
+    belongs_to,
+    checkpoint_item,
+    is_ours,
+    is_write,
+    stored_payload,
+    write_item,
+    write_order,
+)
+from wayfarer.leases import check_fence
+from wayfarer.table_keys import (
+    checkpoint_pk,
+    checkpoint_s3_key,
+    checkpoint_sk,
+    checkpoints_sk_prefix,
+    write_s3_key,
 )
 
-from wayfarer.batch_write import batch_write, puts
-from wayfarer.leases import check_fence
+# Items read per request for the latest checkpoint: it and its writes (a few) nearly always
+# come in the first page; a longer page would read older checkpoints for nothing.
+LATEST_PAGE = 10
+LIST_PAGE = 50
 
 
 @dataclass
@@ -137,8 +157,7 @@ async def write_held() -> None:
 
 
 def _of_thread(item: dict[str, Any], thread_id: str) -> bool:
-    key: str = item["PK"]["S"]
-    return key.startswith((f"WRITES_{thread_id}#", f"CHUNK_{thread_id}#"))
+    return bool(item["PK"]["S"] == checkpoint_pk(thread_id))
 
 
 class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent ships no types
@@ -155,7 +174,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
                     return None  # a new thread: nothing to read until this run writes
             elif wanted is None or wanted == latest.checkpoint_id:
                 return latest.as_tuple()
-        found: CheckpointTuple | None = super().get_tuple(config)
+        found = self._read(*key, wanted)
         if known is not None and wanted is None:
             if found is None:
                 known[key] = None
@@ -171,13 +190,141 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
                 )
         return found
 
+    def _read(self, thread_id: str, checkpoint_ns: str, checkpoint_id: str | None) -> CheckpointTuple | None:
+        """One checkpoint (the latest when no id) with its writes: one Query, newest first,
+        that stops at the first checkpoint item; its writes are the items just before it."""
+        if checkpoint_id is None:
+            sk_prefix = checkpoints_sk_prefix(checkpoint_ns)
+        else:
+            sk_prefix = checkpoint_sk(checkpoint_ns, checkpoint_id)
+        items = self._query(thread_id, "begins_with(SK, :sk)", {":sk": {"S": sk_prefix}}, LATEST_PAGE)
+        return next(self._tuples(thread_id, items), None)
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        thread_id = config.get("configurable", {}).get("thread_id") if config else None
+        if config is None or thread_id is None:
+            raise ValueError("Runnable config must contain thread_id")
+        checkpoint_ns: str | None = config["configurable"].get("checkpoint_ns")
+        before_id = get_checkpoint_id(before) if before else None
+        condition, values = None, {}
+        if checkpoint_ns is not None:
+            low = checkpoints_sk_prefix(checkpoint_ns)
+            high = checkpoint_sk(checkpoint_ns, before_id) if before_id else low + "\U0010ffff"
+            condition, values = "SK BETWEEN :low AND :high", {":low": {"S": low}, ":high": {"S": high}}
+        found = 0
+        for saved in self._tuples(thread_id, self._query(thread_id, condition, values, LIST_PAGE)):
+            if before_id is not None and saved.config["configurable"]["checkpoint_id"] >= before_id:
+                continue
+            if filter and any(saved.metadata.get(k) != v for k, v in filter.items()):
+                continue
+            yield saved
+            found += 1
+            if limit is not None and found >= limit:
+                return
+
+    def _query(
+        self, thread_id: str, sk_condition: str | None, values: dict[str, Any], page: int | None
+    ) -> Iterator[dict[str, Any]]:
+        """The thread's checkpoint items, newest first, a page at a time as they are wanted.
+        Strongly consistent: the checkpoint may have been written by another instance."""
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "PK = :pk" + (f" AND {sk_condition}" if sk_condition else ""),
+            "ExpressionAttributeValues": {":pk": {"S": checkpoint_pk(thread_id)}, **values},
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+        }
+        if page is not None:
+            params["Limit"] = page
+        while True:
+            answer = self.client.query(**params)
+            yield from answer.get("Items", [])
+            if "LastEvaluatedKey" not in answer:
+                return
+            params["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def _tuples(self, thread_id: str, items: Iterator[dict[str, Any]]) -> Iterator[CheckpointTuple]:
+        """Checkpoint tuples from items read newest first. A checkpoint's writes come just
+        before it; writes whose checkpoint was never saved are skipped, as is a checkpoint
+        whose offloaded payload is gone."""
+        writes: list[dict[str, Any]] = []
+        for item in items:
+            if is_write(item):
+                writes.append(item)
+                continue
+            ours = [write for write in writes if belongs_to(write, item)]
+            writes = []
+            saved = (
+                self._tuple(thread_id, item, ours) if is_ours(item) else self._legacy_tuple(thread_id, item)
+            )
+            if saved is not None:
+                yield saved
+
+    def _value(self, payload: Payload) -> tuple[bool, Any]:
+        """(found, value): an offloaded payload may be gone."""
+        data = payload.data
+        if data is None and payload.s3_key is not None:
+            data = self.storage.retrieve_data(payload.s3_key, "S3")
+        if data is None:
+            return False, None
+        return True, self.serializer.deserialize(payload.type, data, payload.compression)
+
+    def _tuple(
+        self, thread_id: str, item: dict[str, Any], writes: Sequence[dict[str, Any]]
+    ) -> CheckpointTuple | None:
+        found, value = self._value(stored_payload(item))
+        if not found:
+            return None
+        pending: list[tuple[str, str, Any]] = []
+        for write in sorted(writes, key=write_order):
+            found, written = self._value(stored_payload(write))
+            if found:
+                pending.append((write["task_id"]["S"], write["channel"]["S"], written))
+        return self._checkpoint_tuple(thread_id, item, value, pending)
+
+    def _legacy_tuple(self, thread_id: str, item: dict[str, Any]) -> CheckpointTuple | None:
+        """A checkpoint langgraph-checkpoint-aws wrote: its payload and its writes apart."""
+        data = self.storage.retrieve_data(item["ref_key"]["S"], item["ref_loc"]["S"])
+        if data is None:
+            return None
+        value = self.serializer.deserialize(item["type"]["S"], data, stored_payload(item).compression)
+        pending = self.repo.get_pending_writes(thread_id, item["ns"]["S"], item["id"]["S"])
+        return self._checkpoint_tuple(thread_id, item, value, pending)
+
+    @staticmethod
+    def _checkpoint_tuple(
+        thread_id: str, item: dict[str, Any], value: dict[str, Any], pending: Sequence[tuple[str, str, Any]]
+    ) -> CheckpointTuple:
+        conf = {"thread_id": thread_id, "checkpoint_ns": item["ns"]["S"]}
+        config: RunnableConfig = {"configurable": {**conf, "checkpoint_id": item["id"]["S"]}}
+        parent: RunnableConfig | None = None
+        if "parent_checkpoint_id" in item:
+            parent = {"configurable": {**conf, "checkpoint_id": item["parent_checkpoint_id"]["S"]}}
+        return CheckpointTuple(config, value["checkpoint"], value["metadata"], parent, [*pending])
+
     def delete_thread(self, thread_id: str) -> None:
         scope = _scope.get()
         if scope is not None:
             for key in [k for k in scope.latest if k[0] == thread_id]:
                 del scope.latest[key]
             scope.drop_thread(thread_id)
-        super().delete_thread(thread_id)
+        items = list(self._query(thread_id, None, {}, None))
+        legacy = [(item["ns"]["S"], item["id"]["S"]) for item in items if not is_ours(item)]
+        if legacy:  # their writes and payloads live in partitions of their own
+            self.repo.delete_thread_writes(thread_id, legacy)
+            self.repo.delete_thread_checkpoints(thread_id, legacy)
+        offloaded = [(item["s3_key"]["S"], "S3") for item in items if "s3_key" in item]
+        if offloaded:
+            self.storage.batch_delete_data(offloaded)
+        keys = [{"PK": item["PK"], "SK": item["SK"]} for item in items if is_ours(item)]
+        batch_write(self.client, self.table_name, deletes(keys), what="checkpoint items")
 
     def send_held(self, scope: RunScope) -> None:
         held = scope.take()
@@ -191,18 +338,16 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         ttl_seconds = self.repo.ttl_seconds
         return {"N": str(int(time.time() + ttl_seconds))} if ttl_seconds else None
 
-    def _payload_items(self, chunk_key: str, s3_key: str, data: bytes, ref_loc: str) -> list[dict[str, Any]]:
-        """The payload as a chunk item for the batch, or stored in S3 now when it is large."""
-        if ref_loc == "S3":
+    def _payload(self, value: Any, s3_key: str) -> Payload:
+        """``value`` serialized, inline; or stored in S3 now when it is too large for an item."""
+        payload_type, data, compression = self.serializer.serialize(value)
+        if self.storage.should_offload_to_s3(data):
             check_fence()
-            self.storage.store_data(chunk_key, s3_key, data, allow_overwrite=True)
-            return []
-        item: dict[str, Any] = {"PK": {"S": chunk_key}, "SK": {"S": "CHUNK"}, "payload": {"B": data}}
-        if ttl := self._ttl():
-            item["ttl"] = ttl
-        return [item]
+            self.storage.store_data(s3_key, s3_key, data, allow_overwrite=True)
+            return Payload(payload_type, compression, s3_key=s3_key)
+        return Payload(payload_type, compression, data=data)
 
-    def _batch_put(self, items: list[dict[str, Any]]) -> None:
+    def _batch_put(self, items: Sequence[dict[str, Any]]) -> None:
         # The fence before every request: a retry must not outlive the lease.
         batch_write(
             self.client, self.table_name, puts(items), before_request=check_fence, what="checkpoint items"
@@ -219,29 +364,36 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
             return
         check_fence()  # a run that lost its lease writes nothing more
         conf = config["configurable"]
-        payloads: list[dict[str, Any]] = []
-        bases: list[dict[str, Any]] = []
-        for base_item, ref in self.repo._build_write_items(
+        thread_id, checkpoint_ns, checkpoint_id = (
             conf["thread_id"],
             conf.get("checkpoint_ns", ""),
             conf["checkpoint_id"],
-            writes,
-            task_id,
-            task_path,
-        ):
-            bases.append(base_item)
-            payloads += self._payload_items(
-                ref["chunk_key"], ref["s3_key"], ref["value_data"], base_item["ref_loc"]["S"]
+        )
+        items: list[dict[str, Any]] = []
+        for index, (channel, value) in enumerate(writes):
+            idx = WRITES_IDX_MAP.get(channel, index)
+            s3_key = write_s3_key(thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+            payload = self._payload(value, s3_key)
+            items.append(
+                write_item(
+                    thread_id,
+                    checkpoint_ns,
+                    checkpoint_id,
+                    task_id,
+                    task_path,
+                    idx,
+                    channel,
+                    payload,
+                    self._ttl(),
+                )
             )
-        # Payloads first: when a step spans several batches, no metadata item is sent in an
-        # earlier request than its payload.
         scope = _scope.get()
         if scope is None:
-            self._batch_put(payloads + bases)
+            self._batch_put(items)
             return
-        scope.hold(payloads + bases, self)  # sent with the step's checkpoint, or when the run ends
-        latest = scope.latest.get((conf["thread_id"], conf.get("checkpoint_ns", "")))
-        if latest is not None and latest.checkpoint_id == conf["checkpoint_id"]:
+        scope.hold(items, self)  # sent with the step's checkpoint, or when the run ends
+        latest = scope.latest.get((thread_id, checkpoint_ns))
+        if latest is not None and latest.checkpoint_id == checkpoint_id:
             for index, (channel, value) in enumerate(writes):
                 slot = (task_id, WRITES_IDX_MAP.get(channel, index))
                 latest.writes[slot] = (task_id, channel, copy.deepcopy(value))
@@ -263,35 +415,19 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         stored_metadata = dict(metadata)
         if isinstance(config.get("metadata"), dict):
             stored_metadata.update(config["metadata"])
-
         checkpoint_id = checkpoint["id"]
-        payload_type, payload, compression = self.serializer.serialize(
-            {"checkpoint": checkpoint, "metadata": stored_metadata}
+        payload = self._payload(
+            {"checkpoint": checkpoint, "metadata": stored_metadata},
+            checkpoint_s3_key(thread_id, checkpoint_ns, checkpoint_id),
         )
-        chunk_key = _checkpoint_ref_pk(thread_id, checkpoint_ns, checkpoint_id)
-        s3_key = _checkpoint_s3_key(thread_id, checkpoint_ns, checkpoint_id)
-        ref_loc = "S3" if self.storage.should_offload_to_s3(payload) else "DYNAMODB"
-        base_item: dict[str, Any] = {
-            "PK": {"S": _checkpoint_pk(thread_id)},
-            "SK": {"S": _checkpoint_sk(checkpoint_ns, checkpoint_id)},
-            "id": {"S": checkpoint_id},
-            "ns": {"S": checkpoint_ns},
-            "type": {"S": payload_type},
-            "ref_loc": {"S": ref_loc},
-            "ref_key": {"S": s3_key if ref_loc == "S3" else chunk_key},
-        }
-        if parent_checkpoint_id:
-            base_item["parent_checkpoint_id"] = {"S": parent_checkpoint_id}
-        if compression:
-            base_item["compression"] = {"S": compression.value}
-        if ttl := self._ttl():
-            base_item["ttl"] = ttl
-        # Not atomic, like the parent's two PutItems; one writer per thread makes that safe.
+        item = checkpoint_item(
+            thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, payload, self._ttl()
+        )
         # The step's held channel writes go first, in the same request when they fit.
         scope = _scope.get()
         held = scope.take() if scope is not None else []
         try:
-            self._batch_put([*held, *self._payload_items(chunk_key, s3_key, payload, ref_loc), base_item])
+            self._batch_put([*held, item])
         except BaseException:
             if scope is not None:  # the step's result is kept for the run's end (write_held)
                 scope.give_back(held)

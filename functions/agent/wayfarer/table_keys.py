@@ -1,8 +1,17 @@
 """Every DynamoDB key format of Wayfarer's own items, in one place.
 
-The checkpointer (langgraph-checkpoint-aws) owns the ``CHECKPOINT_``, ``WRITES_`` and ``CHUNK_``
-partitions. Everything else about a thread lives in one partition, ``THREAD_<id>``, so a
-thread is deleted with one query:
+A thread's checkpoints and their pending writes live in one partition, ``CHECKPOINT_<id>``
+(``wayfarer.checkpoint_items`` says how), so one Query returns the latest checkpoint with its
+writes:
+
+| SK | item |
+|---|---|
+| ``<ns>#<checkpoint id>`` | a checkpoint: metadata, payload inline or in S3 |
+| ``<ns>#<checkpoint id>#W#<task id>#<idx>`` | a task's pending write to that checkpoint |
+
+Threads written before that layout also have langgraph-checkpoint-aws's ``WRITES_`` and
+``CHUNK_`` partitions, still read and deleted. Everything else about a thread lives in one
+partition, ``THREAD_<id>``, so a thread is deleted with one query:
 
 | SK | item |
 |---|---|
@@ -61,6 +70,37 @@ def events_key(thread_id: str, run_id: str, last_seq: int) -> Key:
 def events_after(run_id: str, after: int) -> tuple[str, str]:
     """The SK range of the batches that hold events with seq > ``after``."""
     return events_sk(run_id, after + 1), events_sk(run_id, 10**SEQ_DIGITS - 1)
+
+
+CHECKPOINT_PK_PREFIX = "CHECKPOINT_"
+WRITE_MARK = "#W#"
+
+
+def checkpoint_pk(thread_id: str) -> str:
+    return f"{CHECKPOINT_PK_PREFIX}{thread_id}"
+
+
+def checkpoints_sk_prefix(checkpoint_ns: str) -> str:
+    """What every SK of the namespace's checkpoints and writes begins with."""
+    return f"{checkpoint_ns}#"
+
+
+def checkpoint_sk(checkpoint_ns: str, checkpoint_id: str) -> str:
+    return f"{checkpoints_sk_prefix(checkpoint_ns)}{checkpoint_id}"
+
+
+def write_sk(checkpoint_ns: str, checkpoint_id: str, task_id: str, idx: int) -> str:
+    """Right after its checkpoint's SK, so newest first a checkpoint's writes come just before it."""
+    return f"{checkpoint_sk(checkpoint_ns, checkpoint_id)}{WRITE_MARK}{task_id}#{idx}"
+
+
+def checkpoint_s3_key(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> str:
+    """Where a checkpoint too large for its item is kept in the offload bucket."""
+    return f"{thread_id}/checkpoints/{checkpoint_ns}/{checkpoint_id}"
+
+
+def write_s3_key(thread_id: str, checkpoint_ns: str, checkpoint_id: str, task_id: str, idx: int) -> str:
+    return f"{checkpoint_s3_key(thread_id, checkpoint_ns, checkpoint_id)}/writes/{task_id}/{idx}"
 
 
 OWNER_INDEX = "owner-updated"  # GSI on thread records: HASH owner, RANGE updated_at

@@ -1,0 +1,123 @@
+"""How the saver lays out a thread's checkpoints: one partition, payloads inline, a checkpoint's
+writes next to it, so one Query answers the latest checkpoint with its pending writes. Threads
+saved in langgraph-checkpoint-aws's layout (before ours) are still read and deleted."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph_checkpoint_aws import DynamoDBSaver
+
+from tests.test_read_once import Requests, planned_thread
+from wayfarer.persistence import BOTO_CONFIG, dynamodb_client, ensure_local_resources, make_checkpointer
+from wayfarer.settings import Settings
+
+
+async def test_the_latest_checkpoint_with_its_writes_is_one_query(settings: Settings) -> None:
+    _, saver, requests, config = await planned_thread(settings, "one-query")
+    stored = await saver.aget_tuple(config)
+    assert stored is not None
+    await saver.aput_writes(stored.config, [("feedback", "More on museums"), ("max_revisions", 2)], "task-1")
+
+    start = requests.count
+    latest = await saver.aget_tuple(config)
+    assert requests.since(start) == ["Query"]
+    assert latest is not None and latest.config == stored.config
+    assert latest.pending_writes == [
+        ("task-1", "feedback", "More on museums"),
+        ("task-1", "max_revisions", 2),
+    ]
+
+    start = requests.count
+    by_id = await saver.aget_tuple(stored.config)
+    assert requests.since(start) == ["Query"]
+    assert by_id is not None and by_id.pending_writes == latest.pending_writes
+
+
+async def test_older_checkpoints_are_listed_each_with_its_own_writes(settings: Settings) -> None:
+    graph, saver, _, config = await planned_thread(settings, "history")
+    await graph.ainvoke(None, config, interrupt_after=["travel_plan"])
+    history = [saved async for saved in saver.alist(config)]
+    assert len(history) >= 3
+    ids = [saved.config["configurable"]["checkpoint_id"] for saved in history]
+    assert ids == sorted(ids, reverse=True)  # newest first
+    for newer, older in pairwise(history):
+        assert newer.parent_config == older.config
+    # A step's writes belong to the checkpoint it ran from, and only to that one.
+    for saved in history[1:]:
+        tasks = {task_id for task_id, _, _ in saved.pending_writes}
+        assert len(tasks) <= 1, saved.pending_writes
+    before = [saved async for saved in saver.alist(config, before=history[0].config, limit=1)]
+    assert [saved.config for saved in before] == [history[1].config]
+
+
+def table_items(settings: Settings, thread_id: str) -> list[dict[str, Any]]:
+    client = dynamodb_client(settings)
+    items = client.scan(TableName=settings.table_name)["Items"]
+    return [item for item in items if thread_id in item["PK"]["S"]]
+
+
+async def test_a_thread_saved_in_the_earlier_layout_is_read_continued_and_deleted(settings: Settings) -> None:
+    ensure_local_resources(settings)
+    earlier = DynamoDBSaver(
+        table_name=settings.table_name,
+        region_name=settings.aws_region,
+        endpoint_url=settings.dynamodb_endpoint_url,
+        boto_config=BOTO_CONFIG,
+    )
+    config: RunnableConfig = {"configurable": {"thread_id": "from-before", "checkpoint_ns": ""}}
+    old = empty_checkpoint()
+    old["channel_values"] = {"task": "Write about visiting Lyon"}
+    saved_old = earlier.put(config, old, {"source": "input", "step": -1}, {})
+    earlier.put_writes(saved_old, [("feedback", "Add the food")], "task-1")
+
+    saver = make_checkpointer(settings)
+    read = await saver.aget_tuple(config)
+    assert read is not None and read.config == saved_old
+    assert read.checkpoint["channel_values"] == {"task": "Write about visiting Lyon"}
+    assert read.pending_writes == [("task-1", "feedback", "Add the food")]
+
+    new = empty_checkpoint()
+    new["channel_values"] = {"task": "Write about visiting Lyon", "plan": "Markets, bouchons"}
+    saved_new = await saver.aput(saved_old, new, {"source": "loop", "step": 0}, {})
+    latest = await saver.aget_tuple(config)
+    assert latest is not None and latest.config == saved_new and latest.parent_config == saved_old
+    assert [saved.config async for saved in saver.alist(config)] == [saved_new, saved_old]
+
+    assert {item["PK"]["S"].split("_", 1)[0] for item in table_items(settings, "from-before")} == {
+        "CHECKPOINT",
+        "WRITES",
+        "CHUNK",
+    }
+    await saver.adelete_thread("from-before")
+    assert table_items(settings, "from-before") == []
+    assert await saver.aget_tuple(config) is None
+
+
+async def test_a_checkpoint_too_large_for_an_item_is_offloaded_and_deleted_with_its_thread(
+    settings: Settings,
+) -> None:
+    saver = make_checkpointer(settings)
+    ensure_local_resources(settings)
+    requests = Requests()
+    saver.client.meta.events.register("before-send", requests)
+    config: RunnableConfig = {"configurable": {"thread_id": "large", "checkpoint_ns": ""}}
+    big = empty_checkpoint()
+    big["channel_values"] = {"research": [f"note {n}: " + "x" * 400 for n in range(1200)]}  # ~0.5 MB
+    saved = await saver.aput(config, big, {"source": "input", "step": -1}, {})
+    await saver.aput_writes(saved, [("draft", "y" * 500_000)], "task-1")
+
+    start = requests.count
+    read = await saver.aget_tuple(config)
+    assert requests.since(start) == ["Query"]  # the payloads come from S3, not DynamoDB
+    assert read is not None and read.checkpoint["channel_values"] == big["channel_values"]
+    assert read.pending_writes == [("task-1", "draft", "y" * 500_000)]
+
+    s3 = saver.storage.s3_client
+    assert s3.list_objects_v2(Bucket=settings.offload_bucket).get("KeyCount") == 2
+    await saver.adelete_thread("large")
+    assert table_items(settings, "large") == []
+    assert s3.list_objects_v2(Bucket=settings.offload_bucket).get("KeyCount") == 0
