@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import tempfile
 import threading
@@ -30,12 +31,13 @@ from wayfarer.api import create_app
 from wayfarer.devstack import dynalite, local_credentials
 from wayfarer.services import Services, build_services
 from wayfarer.settings import Settings
-from wayfarer.table_keys import EVENTS_SK_PREFIX, LEASE_SK, RUN_SK_PREFIX, THREAD_PK_PREFIX, THREAD_SK
+from wayfarer.table_keys import EVENTS_SK_PREFIX, RUN_SK_PREFIX, THREAD_PK_PREFIX, THREAD_SK
 
 # What a request is for, told by the keys it touches (wayfarer.table_keys has the formats).
 CHECKPOINTS, LEASE, EVENT_LOG, THREAD_RECORD = "checkpoints", "lease", "event log", "thread record"
 PURPOSES = (CHECKPOINTS, LEASE, EVENT_LOG, THREAD_RECORD)
-CHECKPOINT_PK_PREFIXES = ("CHECKPOINT_", "WRITES_", "CHUNK_")  # langgraph-checkpoint-aws's own
+CHECKPOINT_PK_PREFIXES = ("CHECKPOINT_", "WRITES_", "CHUNK_")  # ours, and the earlier layout's
+LEASE_FIELD = "holder"  # every lease request names it; a thread record request never does
 
 Call = tuple[str, str]  # (purpose, operation)
 
@@ -44,8 +46,6 @@ def key_purpose(pk: str, sk: str) -> str:
     if pk.startswith(CHECKPOINT_PK_PREFIXES):
         return CHECKPOINTS
     if pk.startswith(THREAD_PK_PREFIX):
-        if sk == LEASE_SK:
-            return LEASE
         if sk.startswith((RUN_SK_PREFIX, EVENTS_SK_PREFIX)):
             return EVENT_LOG
         if sk == THREAD_SK:
@@ -53,9 +53,17 @@ def key_purpose(pk: str, sk: str) -> str:
     return "other"
 
 
+def names_lease(body: dict[str, Any]) -> bool:
+    expressions = (
+        body.get(name, "") for name in ("UpdateExpression", "ConditionExpression", "ProjectionExpression")
+    )
+    return any(re.search(rf"\b{LEASE_FIELD}\b", expression) for expression in expressions)
+
+
 def request_purpose(operation: str, body: dict[str, Any]) -> str:
-    """The purpose of one DynamoDB request, from the keys in its body. A batch is told by the
-    purpose most of its items share."""
+    """The purpose of one DynamoDB request, from the keys in its body (and on the thread
+    record's item, whether it names the lease). A batch is told by the purpose most of its
+    items share."""
     keys: list[dict[str, Any]] = []
     if "Key" in body:
         keys.append(body["Key"])
@@ -67,6 +75,8 @@ def request_purpose(operation: str, body: dict[str, Any]) -> str:
             continue
         for request in requests:  # BatchWriteItem: [{"PutRequest": {"Item"}} | {"DeleteRequest": {"Key"}}]
             keys += [r.get("Item") or r.get("Key") for r in request.values()]
+    if "Key" in body and names_lease(body):
+        return LEASE  # the lease lives on the thread record's item
     if keys:
         found = Counter(key_purpose(k.get("PK", {}).get("S", ""), k.get("SK", {}).get("S", "")) for k in keys)
         return found.most_common(1)[0][0]

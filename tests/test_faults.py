@@ -23,7 +23,7 @@ from wayfarer.devstack import dynalite
 from wayfarer.runs import new_run_id
 from wayfarer.services import Services, build_services
 from wayfarer.settings import Settings
-from wayfarer.table_keys import lease_key
+from wayfarer.table_keys import thread_key
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def test_a_run_that_loses_its_lease_stops_and_writes_no_more_checkpoints(
         thief = new_run_id()
         dynamodb(services).update_item(
             TableName=fast.table_name,
-            Key=lease_key(thread),
+            Key=thread_key(thread),
             UpdateExpression="SET holder = :other, expires_at = :later",
             ExpressionAttributeValues={
                 ":other": {"S": thief},

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 
 from tests.conftest import run_body
 from tests.sse_clients import nodes_of, stream
+from wayfarer.graph_runs import ASSISTANT_ID
 
 THREAD_STATE_KEYS = {
     "values", "next", "tasks", "interrupts", "checkpoint", "parent_checkpoint", "metadata", "created_at",
@@ -83,6 +85,40 @@ def test_delete_removes_the_thread_and_its_checkpoints(client: httpx.Client) -> 
     # The id is free again: a new run starts a new piece from scratch.
     events = stream(client, body)
     assert events[0]["resumed"] is False and nodes_of(events) == ["planner"]
+
+
+def test_a_run_marks_its_threads_activity_and_a_refused_one_leaves_it_as_it_was(client: httpx.Client) -> None:
+    older, newer = (
+        run_body(message="Write about visiting Paris"),
+        run_body(message="Write about visiting Rome"),
+    )
+    stream(client, older)
+    stream(client, newer)
+    ids = {older["thread_id"], newer["thread_id"]}
+
+    def listed() -> list[dict[str, Any]]:
+        threads = client.get("/threads", params={"limit": 100}).json()["threads"]
+        return [t for t in threads if t["thread_id"] in ids]
+
+    assert [t["thread_id"] for t in listed()] == [newer["thread_id"], older["thread_id"]]
+    stream(client, {"thread_id": older["thread_id"]})  # a resume: its lease take marks the activity
+    before = listed()
+    assert [t["thread_id"] for t in before] == [older["thread_id"], newer["thread_id"]]
+
+    # Refused after it took the thread (the input names no task): nothing about the thread moves.
+    refused = client.post(
+        f"/threads/{newer['thread_id']}/runs/stream",
+        json={"assistant_id": ASSISTANT_ID, "input": {"task": " "}},
+    )
+    assert refused.status_code == 422, refused.text
+    assert listed() == before
+    # A run refused on a thread that does not exist leaves none behind, and the id stays free.
+    missing = f"t-{uuid.uuid4().hex[:12]}"
+    assert (
+        client.post(f"/threads/{missing}/runs/wait", json={"assistant_id": ASSISTANT_ID}).status_code == 404
+    )
+    assert client.get(f"/threads/{missing}").status_code == 404
+    assert client.post("/threads", json={"thread_id": missing}).status_code == 201
 
 
 def test_health_names_the_active_providers(client: httpx.Client) -> None:

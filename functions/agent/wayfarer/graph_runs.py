@@ -202,11 +202,10 @@ class GraphDriver:
             with contextlib.suppress(ThreadExists):
                 await service.threads.create(ref, {"graph_id": ASSISTANT_ID, "assistant_id": ASSISTANT_ID})
         if body.command is not None:
-            await service.threads.touch(ref)
             return self._command()
         if body.input is not None:
             piece = self._new_piece(body.input)
-            await service.threads.touch(ref, title=piece["task"])
+            await service.threads.start_piece(ref, piece["task"])
             return piece
         snapshot = await service.graph.aget_state(service.config(ref))
         if not snapshot.values and not self.checkpoint_id():
@@ -214,7 +213,6 @@ class GraphDriver:
                 f"Thread {ref.thread_id!r} is new: send input with the task, "
                 'e.g. {"task": "Write about visiting Paris"}.'
             )
-        await service.threads.touch(ref)
         return None
 
     def _command(self) -> Command[Any]:

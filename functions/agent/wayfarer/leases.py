@@ -1,4 +1,5 @@
-"""The durable run lease: one item per thread in DynamoDB, so every instance sees who runs it.
+"""The durable run lease: on the thread's record item in DynamoDB, so every instance sees who
+runs it.
 
 A holder (a run, or an edit or delete) takes the thread with a conditional write that succeeds
 only when nobody holds it or the holder's lease expired. A run renews the lease while it goes,
@@ -8,7 +9,10 @@ period.
 
 The same item keeps the thread's last run and how it ended (``last_run_id``, ``last_status``,
 ``last_error``), so the thread's status (busy, a failed or vanished run) is one read. That is
-why a release clears the holder instead of deleting the item.
+why a release clears the holder instead of deleting the item. A run's take also marks the
+thread's activity (the record's ``updated_at``, which orders its owner's list): one write where
+a record update of its own took another. The record's other fields are ``ThreadRecords``'; an
+item with only lease fields is no record (a run refused on a thread that does not exist).
 
 A run that cannot renew in time must stop writing: ``LeaseFence`` (a context variable the
 checkpointer consults before every write) turns false when the holder's own clock says the
@@ -19,13 +23,15 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
 from wayfarer.aws_errors import is_conditional_failure
-from wayfarer.table_keys import lease_key
+from wayfarer.table_keys import thread_key
 
 HolderKind = Literal["run", "edit", "delete"]
 # A run stops starting writes a sixth of its lease before the lease could lapse on the store's
@@ -34,6 +40,8 @@ HolderKind = Literal["run", "edit", "delete"]
 # of instances may differ by less than what is left. Renewals come every third of the lease,
 # so two may fail before the fence closes.
 FENCE_SAFETY_FRACTION = 1 / 6
+# What a lease read needs of the thread's item (not the record's title and metadata).
+LEASE_FIELDS = "holder, expires_at, cancel_run_id, last_run_id, last_status, last_error"
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,9 @@ class Lease:
     thread_id: str
     holder: str
     expires_at: float  # epoch seconds
-    previous: LastRun = LastRun()  # what a run's acquire replaced, to restore on a refusal
+    # What a run's acquire replaced, to restore when the run is refused before it begins.
+    previous: LastRun = LastRun()
+    previous_activity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,11 @@ class RunLeases(Protocol):
         """Give the thread back; ``last``: record it as the thread's last run (None: keep)."""
         ...
 
+    async def withdraw(self, lease: Lease) -> None:
+        """Give back a run's lease before its run began (it was refused): the thread's last run
+        and its activity time are again what they were."""
+        ...
+
     async def read(self, thread_id: str) -> LeaseState: ...
 
     async def delete(self, lease: Lease) -> None:
@@ -182,13 +197,14 @@ class DynamoDBRunLeases:
             ":ttl": {"N": str(int(now) + self._ttl_seconds)},
         }
         if kind == "run":
-            sets += ["last_run_id = :holder", "last_status = :running"]
+            sets += ["last_run_id = :holder", "last_status = :running", "updated_at = :activity"]
             removes.append("last_error")
             values[":running"] = {"S": "running"}
+            values[":activity"] = {"S": datetime.fromtimestamp(now, UTC).isoformat()}
         try:
             answer = await self._call(
                 "update_item",
-                Key=lease_key(thread_id),
+                Key=thread_key(thread_id),
                 UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
                 ConditionExpression="attribute_not_exists(holder) OR expires_at < :now",
                 ExpressionAttributeNames={"#ttl": "ttl"},
@@ -202,15 +218,16 @@ class DynamoDBRunLeases:
             if not state.busy:  # it lapsed between our write and our read: try once more
                 return await self.acquire(thread_id, holder, kind)
             raise LeaseTaken(state) from exc
-        previous = self._state(answer.get("Attributes"), now).last
-        return Lease(thread_id, holder, expires_at, previous)
+        old = answer.get("Attributes") or {}
+        previous_activity = old["updated_at"]["S"] if "updated_at" in old else None
+        return Lease(thread_id, holder, expires_at, self._state(old, now).last, previous_activity)
 
     async def renew(self, lease: Lease) -> tuple[Lease, bool]:
         expires_at = time.time() + self.lease_seconds
         try:
             answer = await self._call(
                 "update_item",
-                Key=lease_key(lease.thread_id),
+                Key=thread_key(lease.thread_id),
                 UpdateExpression="SET expires_at = :expires",
                 # A lease that lapsed is lost, even if nobody took it yet: once it lapsed,
                 # readers saw the thread free (and may have ended the run's log).
@@ -230,7 +247,7 @@ class DynamoDBRunLeases:
         return Lease(lease.thread_id, lease.holder, expires_at), cancel
 
     async def check(self, lease: Lease) -> bool:
-        answer = await self._call("get_item", Key=lease_key(lease.thread_id), ConsistentRead=True)
+        answer = await self._read_item(lease.thread_id)
         item = answer.get("Item") or {}
         expires_at = float(item.get("expires_at", {}).get("N", "0"))
         if item.get("holder", {}).get("S") != lease.holder or expires_at <= time.time():
@@ -238,25 +255,34 @@ class DynamoDBRunLeases:
         return bool(item.get("cancel_run_id", {}).get("S") == lease.holder)
 
     async def release(self, lease: Lease, last: LastRun | None = None) -> None:
+        await self._give_back(lease, last)
+
+    async def withdraw(self, lease: Lease) -> None:
+        # Without an earlier activity time there was no record, or the refused run's driver
+        # just created it (and its time is right).
+        activity = {"updated_at": lease.previous_activity} if lease.previous_activity else None
+        await self._give_back(lease, lease.previous, activity)
+
+    async def _give_back(
+        self, lease: Lease, last: LastRun | None, restore: Mapping[str, str | None] | None = None
+    ) -> None:
         sets: list[str] = []
         values: dict[str, Any] = {":holder": {"S": lease.holder}}
         removes = ["holder", "expires_at", "cancel_run_id"]
+        fields: dict[str, str | None] = dict(restore or {})
         if last is not None:
-            for name, value in (
-                ("last_run_id", last.run_id),
-                ("last_status", last.status),
-                ("last_error", last.error),
-            ):
-                if value:
-                    sets.append(f"{name} = :{name}")
-                    values[f":{name}"] = {"S": value}
-                else:
-                    removes.append(name)
+            fields |= {"last_run_id": last.run_id, "last_status": last.status, "last_error": last.error}
+        for name, value in fields.items():
+            if value:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = {"S": value}
+            else:
+                removes.append(name)
         expression = (f"SET {', '.join(sets)} " if sets else "") + f"REMOVE {', '.join(removes)}"
         try:
             await self._call(
                 "update_item",
-                Key=lease_key(lease.thread_id),
+                Key=thread_key(lease.thread_id),
                 UpdateExpression=expression,
                 ConditionExpression="holder = :holder",
                 ExpressionAttributeValues=values,
@@ -269,7 +295,7 @@ class DynamoDBRunLeases:
         try:
             await self._call(
                 "delete_item",
-                Key=lease_key(lease.thread_id),
+                Key=thread_key(lease.thread_id),
                 ConditionExpression="holder = :holder AND expires_at > :now",
                 ExpressionAttributeValues={":holder": {"S": lease.holder}, ":now": {"N": repr(time.time())}},
             )
@@ -279,14 +305,22 @@ class DynamoDBRunLeases:
             raise
 
     async def read(self, thread_id: str) -> LeaseState:
-        answer = await self._call("get_item", Key=lease_key(thread_id), ConsistentRead=True)
+        answer = await self._read_item(thread_id)
         return self._state(answer.get("Item"), time.time())
+
+    async def _read_item(self, thread_id: str) -> dict[str, Any]:
+        return await self._call(
+            "get_item",
+            Key=thread_key(thread_id),
+            ConsistentRead=True,
+            ProjectionExpression=LEASE_FIELDS,
+        )
 
     async def request_cancel(self, thread_id: str, run_id: str) -> bool:
         try:
             await self._call(
                 "update_item",
-                Key=lease_key(thread_id),
+                Key=thread_key(thread_id),
                 UpdateExpression="SET cancel_run_id = :run",
                 ConditionExpression="holder = :run AND expires_at > :now",
                 ExpressionAttributeValues={":run": {"S": run_id}, ":now": {"N": repr(time.time())}},

@@ -18,7 +18,7 @@ from wayfarer.batch_write import batch_write, deletes, puts
 from wayfarer.checkpointer import BatchingDynamoDBSaver
 from wayfarer.errors import NotFound
 from wayfarer.settings import Settings
-from wayfarer.table_keys import LEASE_SK, LOCAL_OWNER, OWNER_INDEX, ThreadRef, thread_key, thread_pk
+from wayfarer.table_keys import LOCAL_OWNER, OWNER_INDEX, THREAD_SK, ThreadRef, thread_key, thread_pk
 
 # Short timeouts and standard retries: a run should fail fast and say so, not hang. A request
 # lands or fails within connect + read timeout of being sent (5 s), inside the lease fence's
@@ -174,23 +174,28 @@ class ThreadRecords:
         return {"N": str(int(time.time()) + self._ttl_seconds)}
 
     async def create(self, ref: ThreadRef, metadata: dict[str, Any] | None = None) -> ThreadRecord:
+        """Only if the thread has no record yet. An update, not a put: the item may already
+        hold the thread's lease (a run that is about to create its thread holds it)."""
         now = now_iso()
         record = ThreadRecord(ref.thread_id, ref.owner, now, now, metadata=metadata or {})
-        item: dict[str, Any] = {
-            **thread_key(ref.key),
-            "thread_id": {"S": ref.thread_id},
-            "owner": {"S": ref.owner},
-            "created_at": {"S": now},
-            "updated_at": {"S": now},
-            "metadata": {"S": json.dumps(record.metadata)},
-            "ttl": self._ttl(),
-        }
         try:
             await asyncio.to_thread(
-                self._client.put_item,
+                self._client.update_item,
                 TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(PK)",
+                Key=thread_key(ref.key),
+                UpdateExpression=(
+                    "SET thread_id = :thread_id, #owner = :owner, created_at = :now, updated_at = :now, "
+                    "metadata = :metadata, #ttl = :ttl"
+                ),
+                ConditionExpression="attribute_not_exists(created_at)",
+                ExpressionAttributeNames={"#owner": "owner", "#ttl": "ttl"},
+                ExpressionAttributeValues={
+                    ":thread_id": {"S": ref.thread_id},
+                    ":owner": {"S": ref.owner},
+                    ":now": {"S": now},
+                    ":metadata": {"S": json.dumps(record.metadata)},
+                    ":ttl": self._ttl(),
+                },
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -198,10 +203,10 @@ class ThreadRecords:
             raise
         return record
 
-    async def touch(self, ref: ThreadRef, title: str | None = None) -> None:
-        """A run starts: the thread exists (the seed runs on ids it never created), its
-        activity time and TTL move forward, and a new piece names its title."""
-        now = {"S": now_iso()}
+    async def start_piece(self, ref: ThreadRef, title: str) -> None:
+        """A new piece starts: the thread exists (the seed runs on ids it never created), its
+        activity time and TTL move forward, and the piece names its title. (Every run's lease
+        take marks the activity: ``DynamoDBRunLeases.acquire``; only a new piece writes here.)"""
         sets = [
             "thread_id = :thread_id",
             "#owner = :owner",
@@ -209,17 +214,16 @@ class ThreadRecords:
             "updated_at = :now",
             "metadata = if_not_exists(metadata, :empty)",
             "#ttl = :ttl",
+            "title = :title",
         ]
         values: dict[str, Any] = {
             ":thread_id": {"S": ref.thread_id},
             ":owner": {"S": ref.owner},
-            ":now": now,
+            ":now": {"S": now_iso()},
             ":empty": {"S": "{}"},
             ":ttl": self._ttl(),
+            ":title": {"S": title[:200]},
         }
-        if title is not None:
-            sets.append("title = :title")
-            values[":title"] = {"S": title[:200]}
         await asyncio.to_thread(
             self._client.update_item,
             TableName=self._table,
@@ -236,7 +240,7 @@ class ThreadRecords:
                 TableName=self._table,
                 Key=thread_key(ref.key),
                 UpdateExpression="SET metadata = :metadata",
-                ConditionExpression="attribute_exists(PK)",
+                ConditionExpression="attribute_exists(created_at)",
                 ExpressionAttributeValues={":metadata": {"S": json.dumps(metadata)}},
             )
         except ClientError as exc:
@@ -249,7 +253,7 @@ class ThreadRecords:
             self._client.get_item, TableName=self._table, Key=thread_key(ref.key), ConsistentRead=True
         )
         item = answer.get("Item")
-        return _record(item) if item else None
+        return _record(item) if item and "created_at" in item else None  # not just a lease
 
     async def list(
         self, owner: str, limit: int, after: tuple[str, str] | None
@@ -280,8 +284,8 @@ class ThreadRecords:
         return records, records[-1] if records and page.get("LastEvaluatedKey") else None
 
     async def delete(self, ref: ThreadRef) -> None:
-        """Everything in the thread's partition but the lease item (the caller holds it and
-        removes it last, conditionally): record, runs, event log."""
+        """Everything in the thread's partition but the record's item (it holds the lease: the
+        caller holds it and removes it last, conditionally): runs, event log."""
         keys: list[dict[str, Any]] = []
         start: dict[str, Any] | None = None
         while True:
@@ -298,5 +302,5 @@ class ThreadRecords:
             start = page.get("LastEvaluatedKey")
             if not start:
                 break
-        keys = [key for key in keys if key["SK"]["S"] != LEASE_SK]
+        keys = [key for key in keys if key["SK"]["S"] != THREAD_SK]
         await asyncio.to_thread(batch_write, self._client, self._table, deletes(keys), what="thread items")

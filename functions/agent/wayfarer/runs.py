@@ -485,7 +485,7 @@ class RunService:
                 except BaseException:
                     # Refused before it began: the thread's last run is again the one before.
                     with suppress(ClientError, BotoCoreError):
-                        await self.leases.release(lease, lease.previous)
+                        await self.leases.withdraw(lease)
                     raise
                 run = Run(ref, run_id, driver, lease)
                 self._runs[run_id] = run

@@ -63,8 +63,9 @@ class SeedDriver:
         return None
 
     async def prepare(self, ref: ThreadRef) -> Any:
-        """The graph input: None to resume a paused or failed thread, else a new piece. The
-        thread record is refreshed either way (activity time, TTL; a new piece's title)."""
+        """The graph input: None to resume a paused or failed thread, else a new piece, which
+        creates the thread's record if need be and names its title. (Taking the lease already
+        marked the thread's activity.)"""
         graph, threads = self.service.graph, self.service.threads
         config = self.service.config(ref)
         snapshot = await graph.aget_state(config)
@@ -80,7 +81,6 @@ class SeedDriver:
                 update["max_revisions"] = max_revisions
             if update:
                 await graph.aupdate_state(config, update)
-            await threads.touch(ref)
             self.resumed = True
             return None
         if not message:
@@ -88,7 +88,7 @@ class SeedDriver:
             raise InvalidRequest(
                 f"Thread {ref.thread_id!r} is {state}: send a non-empty message with what to write about."
             )
-        await threads.touch(ref, title=message)  # the seed runs on ids it never created
+        await threads.start_piece(ref, message)  # the seed runs on ids it never created
         return new_piece(message, max_revisions)
 
     def first_event(self, events: RunEvents) -> dict[str, Any]:

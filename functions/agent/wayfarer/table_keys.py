@@ -15,10 +15,13 @@ partition, ``THREAD_<id>``, so a thread is deleted with one query:
 
 | SK | item |
 |---|---|
-| ``THREAD`` | the thread record: created_at, metadata |
-| ``LEASE`` | the run lease (holder, expiry, cancel flag) and the last run's outcome |
+| ``THREAD`` | the thread record (created_at, metadata) and its run lease (holder, expiry, cancel) |
 | ``RUN#<run_id>`` | a run: status, last seq, timestamps |
 | ``EVT#<run_id>#<last seq>`` | a batch of that run's events, keyed by its last seq |
+
+The lease is on the record's item so that a run's start takes the lease and marks the thread's
+activity in one write; it also keeps the last run's outcome. (Before, the lease had an item of
+its own, ``LEASE``, deleted with the thread.)
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from dataclasses import dataclass
 
 THREAD_PK_PREFIX = "THREAD_"
 THREAD_SK = "THREAD"
-LEASE_SK = "LEASE"
 RUN_SK_PREFIX = "RUN#"
 EVENTS_SK_PREFIX = "EVT#"
 SEQ_DIGITS = 10  # zero-padded, so string order is seq order
@@ -45,10 +47,6 @@ def item_key(thread_id: str, sk: str) -> Key:
 
 def thread_key(thread_id: str) -> Key:
     return item_key(thread_id, THREAD_SK)
-
-
-def lease_key(thread_id: str) -> Key:
-    return item_key(thread_id, LEASE_SK)
 
 
 def run_sk(run_id: str) -> str:
