@@ -75,9 +75,10 @@ from wayfarer.table_keys import (
     write_s3_key,
 )
 
-# Items read per request for the latest checkpoint: it and its writes (a few) nearly always
-# come in the first page; a longer page would read older checkpoints for nothing.
-LATEST_PAGE = 10
+# Items read per request for the latest checkpoint: newest first, its writes and then it. A
+# paused thread's latest checkpoint has none or one or two (an interrupt's); each item past it
+# is an older checkpoint read (and billed) for nothing, and more writes take another page.
+LATEST_PAGE = 3
 LIST_PAGE = 50
 
 
