@@ -79,6 +79,10 @@ async def test_a_thread_saved_in_the_earlier_layout_is_read_continued_and_delete
     assert read is not None and read.config == saved_old
     assert read.checkpoint["channel_values"] == {"task": "Write about visiting Lyon"}
     assert read.pending_writes == [("task-1", "feedback", "Add the food")]
+    await saver.aput_writes(saved_old, [("max_revisions", 2)], "task-2")  # written in our layout
+    read = await saver.aget_tuple(config)
+    assert read is not None
+    assert read.pending_writes == [("task-1", "feedback", "Add the food"), ("task-2", "max_revisions", 2)]
 
     new = empty_checkpoint()
     new["channel_values"] = {"task": "Write about visiting Lyon", "plan": "Markets, bouchons"}

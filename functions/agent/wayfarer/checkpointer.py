@@ -262,9 +262,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
                 continue
             ours = [write for write in writes if belongs_to(write, item)]
             writes = []
-            saved = (
-                self._tuple(thread_id, item, ours) if is_ours(item) else self._legacy_tuple(thread_id, item)
-            )
+            saved = self._tuple(thread_id, item, ours)
             if saved is not None:
                 yield saved
 
@@ -280,23 +278,23 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
     def _tuple(
         self, thread_id: str, item: dict[str, Any], writes: Sequence[dict[str, Any]]
     ) -> CheckpointTuple | None:
-        found, value = self._value(stored_payload(item))
+        """The checkpoint of ``item`` with ``writes``, the write items stored beside it. One that
+        langgraph-checkpoint-aws wrote keeps its payload and the writes made then apart."""
+        pending: list[tuple[str, str, Any]] = []
+        if is_ours(item):
+            found, value = self._value(stored_payload(item))
+        else:
+            data = self.storage.retrieve_data(item["ref_key"]["S"], item["ref_loc"]["S"])
+            found = data is not None
+            if found:
+                value = self.serializer.deserialize(item["type"]["S"], data, stored_payload(item).compression)
+                pending += self.repo.get_pending_writes(thread_id, item["ns"]["S"], item["id"]["S"])
         if not found:
             return None
-        pending: list[tuple[str, str, Any]] = []
         for write in sorted(writes, key=write_order):
             found, written = self._value(stored_payload(write))
             if found:
                 pending.append((write["task_id"]["S"], write["channel"]["S"], written))
-        return self._checkpoint_tuple(thread_id, item, value, pending)
-
-    def _legacy_tuple(self, thread_id: str, item: dict[str, Any]) -> CheckpointTuple | None:
-        """A checkpoint langgraph-checkpoint-aws wrote: its payload and its writes apart."""
-        data = self.storage.retrieve_data(item["ref_key"]["S"], item["ref_loc"]["S"])
-        if data is None:
-            return None
-        value = self.serializer.deserialize(item["type"]["S"], data, stored_payload(item).compression)
-        pending = self.repo.get_pending_writes(thread_id, item["ns"]["S"], item["id"]["S"])
         return self._checkpoint_tuple(thread_id, item, value, pending)
 
     @staticmethod
