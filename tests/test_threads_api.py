@@ -10,6 +10,9 @@ import httpx
 from tests.conftest import run_body
 from tests.sse_clients import nodes_of, stream
 from wayfarer.graph_runs import ASSISTANT_ID
+from wayfarer.persistence import dynamodb_client
+from wayfarer.settings import Settings
+from wayfarer.table_keys import thread_key
 
 THREAD_STATE_KEYS = {
     "values", "next", "tasks", "interrupts", "checkpoint", "parent_checkpoint", "metadata", "created_at",
@@ -87,7 +90,9 @@ def test_delete_removes_the_thread_and_its_checkpoints(client: httpx.Client) -> 
     assert events[0]["resumed"] is False and nodes_of(events) == ["planner"]
 
 
-def test_a_run_marks_its_threads_activity_and_a_refused_one_leaves_it_as_it_was(client: httpx.Client) -> None:
+def test_a_run_marks_its_threads_activity_and_a_refused_one_leaves_it_as_it_was(
+    client: httpx.Client, settings: Settings
+) -> None:
     older, newer = (
         run_body(message="Write about visiting Paris"),
         run_body(message="Write about visiting Rome"),
@@ -105,20 +110,31 @@ def test_a_run_marks_its_threads_activity_and_a_refused_one_leaves_it_as_it_was(
     before = listed()
     assert [t["thread_id"] for t in before] == [older["thread_id"], newer["thread_id"]]
 
-    # Refused after it took the thread (the input names no task): nothing about the thread moves.
+    # Refused after it took the thread (the input names no task): the thread's activity time,
+    # last run and status are as they were.
     refused = client.post(
         f"/threads/{newer['thread_id']}/runs/stream",
         json={"assistant_id": ASSISTANT_ID, "input": {"task": " "}},
     )
     assert refused.status_code == 422, refused.text
     assert listed() == before
-    # A run refused on a thread that does not exist leaves none behind, and the id stays free.
+
+    # A run refused on a thread that does not exist leaves nothing behind.
     missing = f"t-{uuid.uuid4().hex[:12]}"
     assert (
         client.post(f"/threads/{missing}/runs/wait", json={"assistant_id": ASSISTANT_ID}).status_code == 404
     )
     assert client.get(f"/threads/{missing}").status_code == 404
-    assert client.post("/threads", json={"thread_id": missing}).status_code == 201
+    item = dynamodb_client(settings).get_item(TableName=settings.table_name, Key=thread_key(missing))
+    assert "Item" not in item
+    # One that creates the thread and is then refused leaves a new thread with its own times.
+    made = client.post(
+        f"/threads/{missing}/runs/stream",
+        json={"assistant_id": ASSISTANT_ID, "if_not_exists": "create", "input": {"task": " "}},
+    )
+    assert made.status_code == 422, made.text
+    thread = client.get(f"/threads/{missing}").json()
+    assert thread["status"] == "idle" and thread["updated_at"] >= thread["created_at"]
 
 
 def test_health_names_the_active_providers(client: httpx.Client) -> None:

@@ -57,6 +57,7 @@ from langgraph_checkpoint_aws import DynamoDBSaver
 
 from wayfarer.batch_write import batch_write, deletes, puts
 from wayfarer.checkpoint_items import (
+    LAYOUT,
     Payload,
     belongs_to,
     checkpoint_item,
@@ -68,6 +69,7 @@ from wayfarer.checkpoint_items import (
 )
 from wayfarer.leases import check_fence
 from wayfarer.table_keys import (
+    WRITE_MARK,
     checkpoint_pk,
     checkpoint_s3_key,
     checkpoint_sk,
@@ -79,6 +81,7 @@ from wayfarer.table_keys import (
 # paused thread's latest checkpoint has none or one or two (an interrupt's); each item past it
 # is an older checkpoint read (and billed) for nothing, and more writes take another page.
 LATEST_PAGE = 3
+LAST_CHAR = "\U0010ffff"  # sorts after any character a key holds: the end of a key range
 LIST_PAGE = 50
 
 
@@ -195,10 +198,12 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         """One checkpoint (the latest when no id) with its writes: one Query, newest first,
         that stops at the first checkpoint item; its writes are the items just before it."""
         if checkpoint_id is None:
-            sk_prefix = checkpoints_sk_prefix(checkpoint_ns)
-        else:
-            sk_prefix = checkpoint_sk(checkpoint_ns, checkpoint_id)
-        items = self._query(thread_id, "begins_with(SK, :sk)", {":sk": {"S": sk_prefix}}, LATEST_PAGE)
+            condition, values = "begins_with(SK, :sk)", {":sk": {"S": checkpoints_sk_prefix(checkpoint_ns)}}
+        else:  # the checkpoint's item and its writes' (an id that begins another id is not it)
+            sk = checkpoint_sk(checkpoint_ns, checkpoint_id)
+            condition = "SK BETWEEN :sk AND :writes_end"
+            values = {":sk": {"S": sk}, ":writes_end": {"S": f"{sk}{WRITE_MARK}{LAST_CHAR}"}}
+        items = self._query(thread_id, condition, values, LATEST_PAGE)
         return next(self._tuples(thread_id, items), None)
 
     def list(
@@ -217,7 +222,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         condition, values = None, {}
         if checkpoint_ns is not None:
             low = checkpoints_sk_prefix(checkpoint_ns)
-            high = checkpoint_sk(checkpoint_ns, before_id) if before_id else low + "\U0010ffff"
+            high = checkpoint_sk(checkpoint_ns, before_id) if before_id else low + LAST_CHAR
             condition, values = "SK BETWEEN :low AND :high", {":low": {"S": low}, ":high": {"S": high}}
         found = 0
         for saved in self._tuples(thread_id, self._query(thread_id, condition, values, LIST_PAGE)):
@@ -231,10 +236,16 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
                 return
 
     def _query(
-        self, thread_id: str, sk_condition: str | None, values: dict[str, Any], page: int | None
+        self,
+        thread_id: str,
+        sk_condition: str | None,
+        values: dict[str, Any],
+        page: int | None,
+        fields: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        """The thread's checkpoint items, newest first, a page at a time as they are wanted.
-        Strongly consistent: the checkpoint may have been written by another instance."""
+        """The thread's checkpoint items (only ``fields`` of each, if named), newest first, a
+        page at a time as they are wanted. Strongly consistent: the checkpoint may have been
+        written by another instance."""
         params: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "PK = :pk" + (f" AND {sk_condition}" if sk_condition else ""),
@@ -244,6 +255,9 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         }
         if page is not None:
             params["Limit"] = page
+        if fields:
+            params["ProjectionExpression"] = ", ".join(f"#f{n}" for n in range(len(fields)))
+            params["ExpressionAttributeNames"] = {f"#f{n}": name for n, name in enumerate(fields)}
         while True:
             answer = self.client.query(**params)
             yield from answer.get("Items", [])
@@ -291,10 +305,14 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
                 pending += self.repo.get_pending_writes(thread_id, item["ns"]["S"], item["id"]["S"])
         if not found:
             return None
+        ours: list[tuple[str, str, Any]] = []
         for write in sorted(writes, key=write_order):
             found, written = self._value(stored_payload(write))
             if found:
-                pending.append((write["task_id"]["S"], write["channel"]["S"], written))
+                ours.append((write["task_id"]["S"], write["channel"]["S"], written))
+        # A special write (interrupt, resume, error) of a task replaces the one stored before.
+        replaced = {(task_id, channel) for task_id, channel, _ in ours if channel in WRITES_IDX_MAP}
+        pending = [write for write in pending if (write[0], write[1]) not in replaced] + ours
         return self._checkpoint_tuple(thread_id, item, value, pending)
 
     @staticmethod
@@ -314,16 +332,19 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
             for key in [k for k in scope.latest if k[0] == thread_id]:
                 del scope.latest[key]
             scope.drop_thread(thread_id)
-        items = list(self._query(thread_id, None, {}, None))
+        # Keys and references only: the payloads may be hundreds of KB each.
+        items = list(self._query(thread_id, None, {}, None, ("PK", "SK", "ns", "id", "s3_key", LAYOUT)))
         legacy = [(item["ns"]["S"], item["id"]["S"]) for item in items if not is_ours(item)]
         if legacy:  # their writes and payloads live in partitions of their own
             self.repo.delete_thread_writes(thread_id, legacy)
             self.repo.delete_thread_checkpoints(thread_id, legacy)
+        # The items before the S3 objects they name: a reader never meets an item whose payload
+        # is gone (it would skip that checkpoint and take an older one for the latest).
+        keys = [{"PK": item["PK"], "SK": item["SK"]} for item in items if is_ours(item)]
+        batch_write(self.client, self.table_name, deletes(keys), what="checkpoint items")
         offloaded = [(item["s3_key"]["S"], "S3") for item in items if "s3_key" in item]
         if offloaded:
             self.storage.batch_delete_data(offloaded)
-        keys = [{"PK": item["PK"], "SK": item["SK"]} for item in items if is_ours(item)]
-        batch_write(self.client, self.table_name, deletes(keys), what="checkpoint items")
 
     def send_held(self, scope: RunScope) -> None:
         held = scope.take()
@@ -347,9 +368,16 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         return Payload(payload_type, compression, data=data)
 
     def _batch_put(self, items: Sequence[dict[str, Any]]) -> None:
+        # One item per key, the last written: DynamoDB refuses a batch that names a key twice
+        # (a task resumed through two interrupts writes RESUME twice, both at one index).
+        unique = {(item["PK"]["S"], item["SK"]["S"]): item for item in items}
         # The fence before every request: a retry must not outlive the lease.
         batch_write(
-            self.client, self.table_name, puts(items), before_request=check_fence, what="checkpoint items"
+            self.client,
+            self.table_name,
+            puts(unique.values()),
+            before_request=check_fence,
+            what="checkpoint items",
         )
 
     def put_writes(

@@ -61,6 +61,7 @@ class Lease:
     # What a run's acquire replaced, to restore when the run is refused before it begins.
     previous: LastRun = LastRun()
     previous_activity: str | None = None
+    had_record: bool = False  # the item held the thread's record (not only a lease) before
 
 
 @dataclass(frozen=True)
@@ -219,8 +220,9 @@ class DynamoDBRunLeases:
                 return await self.acquire(thread_id, holder, kind)
             raise LeaseTaken(state) from exc
         old = answer.get("Attributes") or {}
-        previous_activity = old["updated_at"]["S"] if "updated_at" in old else None
-        return Lease(thread_id, holder, expires_at, self._state(old, now).last, previous_activity)
+        had_record = "created_at" in old
+        previous_activity = old["updated_at"]["S"] if had_record and "updated_at" in old else None
+        return Lease(thread_id, holder, expires_at, self._state(old, now).last, previous_activity, had_record)
 
     async def renew(self, lease: Lease) -> tuple[Lease, bool]:
         expires_at = time.time() + self.lease_seconds
@@ -258,8 +260,20 @@ class DynamoDBRunLeases:
         await self._give_back(lease, last)
 
     async def withdraw(self, lease: Lease) -> None:
-        # Without an earlier activity time there was no record, or the refused run's driver
-        # just created it (and its time is right).
+        if not lease.had_record:
+            # The take made the item: remove it, unless the refused run's driver created the
+            # thread's record on it meanwhile (then its time is right, and it is given back).
+            try:
+                await self._call(
+                    "delete_item",
+                    Key=thread_key(lease.thread_id),
+                    ConditionExpression="holder = :holder AND attribute_not_exists(created_at)",
+                    ExpressionAttributeValues={":holder": {"S": lease.holder}},
+                )
+                return
+            except ClientError as exc:
+                if not is_conditional_failure(exc):
+                    raise
         activity = {"updated_at": lease.previous_activity} if lease.previous_activity else None
         await self._give_back(lease, lease.previous, activity)
 
