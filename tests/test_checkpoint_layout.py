@@ -69,14 +69,20 @@ def table_items(settings: Settings, thread_id: str) -> list[dict[str, Any]]:
     return [item for item in items if thread_id in item["PK"]["S"]]
 
 
-async def test_a_thread_saved_in_the_earlier_layout_is_read_continued_and_deleted(settings: Settings) -> None:
+def earlier_layout_saver(settings: Settings) -> DynamoDBSaver:
+    """langgraph-checkpoint-aws's own saver on the app's table: items as threads saved before
+    our layout have them."""
     ensure_local_resources(settings)
-    earlier = DynamoDBSaver(
+    return DynamoDBSaver(
         table_name=settings.table_name,
         region_name=settings.aws_region,
         endpoint_url=settings.dynamodb_endpoint_url,
         boto_config=BOTO_CONFIG,
     )
+
+
+async def test_a_thread_saved_in_the_earlier_layout_is_read_continued_and_deleted(settings: Settings) -> None:
+    earlier = earlier_layout_saver(settings)
     config: RunnableConfig = {"configurable": {"thread_id": "from-before", "checkpoint_ns": ""}}
     old = empty_checkpoint()
     old["channel_values"] = {"task": "Write about visiting Lyon"}
@@ -153,13 +159,7 @@ async def test_a_write_repeated_at_one_index_is_stored_once_the_last_one_kept(tm
 async def test_a_special_write_to_an_earlier_layout_checkpoint_replaces_the_old_one(
     settings: Settings,
 ) -> None:
-    ensure_local_resources(settings)
-    earlier = DynamoDBSaver(
-        table_name=settings.table_name,
-        region_name=settings.aws_region,
-        endpoint_url=settings.dynamodb_endpoint_url,
-        boto_config=BOTO_CONFIG,
-    )
+    earlier = earlier_layout_saver(settings)
     config: RunnableConfig = {"configurable": {"thread_id": "paused-before", "checkpoint_ns": ""}}
     saved = earlier.put(config, empty_checkpoint(), {"source": "loop", "step": 1}, {})
     earlier.put_writes(saved, [("__interrupt__", "asked before the deploy")], "task-1")
