@@ -346,12 +346,15 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         if offloaded:
             self.storage.batch_delete_data(offloaded)
 
-    def send_held(self, scope: RunScope) -> None:
-        held = scope.take()
+    def send_held(self, scope: RunScope | None, *items: dict[str, Any]) -> None:
+        """``items`` after what the run holds, in one batch. What fails to send is held again
+        (the step's result is kept for the run's end, ``write_held``); ``items`` are not."""
+        held = scope.take() if scope is not None else []
         try:
-            self._batch_put(held)
+            self._batch_put([*held, *items])
         except BaseException:
-            scope.give_back(held)  # still held: a later call may send them
+            if scope is not None:
+                scope.give_back(held)
             raise
 
     def _ttl(self) -> dict[str, str] | None:
@@ -397,6 +400,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
             conf["checkpoint_id"],
         )
         items: list[dict[str, Any]] = []
+        ttl = self._ttl()
         for index, (channel, value) in enumerate(writes):
             idx = WRITES_IDX_MAP.get(channel, index)
             s3_key = write_s3_key(thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
@@ -411,7 +415,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
                     idx,
                     channel,
                     payload,
-                    self._ttl(),
+                    ttl,
                 )
             )
         scope = _scope.get()
@@ -452,13 +456,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         )
         # The step's held channel writes go first, in the same request when they fit.
         scope = _scope.get()
-        held = scope.take() if scope is not None else []
-        try:
-            self._batch_put([*held, item])
-        except BaseException:
-            if scope is not None:  # the step's result is kept for the run's end (write_held)
-                scope.give_back(held)
-            raise
+        self.send_held(scope, item)
         saved: RunnableConfig = {
             "configurable": {
                 "thread_id": thread_id,
