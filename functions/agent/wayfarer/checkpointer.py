@@ -55,7 +55,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph_checkpoint_aws import DynamoDBSaver
 
-from wayfarer.batch_write import batch_write, deletes, puts
+from wayfarer.batches import batch_write, deletes, puts
 from wayfarer.checkpoint_items import (
     LAYOUT,
     Payload,

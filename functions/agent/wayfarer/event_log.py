@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from wayfarer.aws_errors import is_conditional_failure
-from wayfarer.batch_write import batch_write, puts
+from wayfarer.batches import batch_write, puts
 from wayfarer.events import TERMINAL_EVENTS
 from wayfarer.table_keys import RUN_SK_PREFIX, events_after, events_key, run_key, thread_pk
 

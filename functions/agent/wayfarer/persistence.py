@@ -14,7 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from wayfarer.batch_write import batch_write, deletes, puts
+from wayfarer.batches import batch_write, deletes, puts
 from wayfarer.checkpointer import BatchingDynamoDBSaver
 from wayfarer.errors import NotFound
 from wayfarer.settings import Settings
