@@ -9,7 +9,8 @@ a client that lost its stream waits for the replay on another instance.
    client (bench.run_stream.RequestCounter), with the app in this process on dynalite, at the
    offline model's zero pace and at its default pace (20 ms per chunk): the run polls its lease
    every second (WAYFARER_LEASE_POLL_SECONDS) and renews it every 10 s, so those reads grow
-   with run time, not with steps.
+   with run time, not with steps. Then the web app's reads of the threads those runs left:
+   its thread list, and one thread.
 2. Two app processes (uvicorn, as ``make dev INSTANCES=2``) on one dynalite, default pace: a
    client starts a run on A and drops it after the first event; at once another asks B for
    ``GET /threads/{t}/runs/{r}/stream?after=<seq>``. Measured: from that first event on A to the
@@ -109,7 +110,30 @@ def count_requests(pace_ms: float, repeat: int) -> list[Counted]:
             unattended.units += nodes
             unattended.seconds += seconds
             unattended.calls.update(calls)
-    return [hitl, unattended]
+        reads = count_reads(url, counter, repeat) if not pace_ms else []
+    return [hitl, unattended, *reads]
+
+
+def count_reads(url: str, counter: RequestCounter, repeat: int) -> list[Counted]:
+    """The web app's reads of the threads the runs left: its list, and one thread."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        threads = client.get("/threads", params={"limit": 100}).json()["threads"]
+        reads = {
+            f"GET /threads ({len(threads)} threads)": "/threads?limit=100",
+            "GET /threads/{id}": f"/threads/{threads[0]['thread_id']}",
+        }
+        counted = []
+        for label, path in reads.items():
+            c = Counted(label, "request")
+            for _ in range(repeat):
+                counter.take()
+                start = time.perf_counter()
+                assert client.get(path).status_code == 200
+                c.seconds += time.perf_counter() - start
+                c.units += 1
+                c.calls.update(counter.take())
+            counted.append(c)
+    return counted
 
 
 def print_requests(counted: list[Counted], repeat: int) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -66,6 +67,8 @@ def test_busy_edit_and_delete_are_refused_from_the_other_instance(tmp_path: Path
 
         seen_by_b = b.client.get(f"/threads/{thread}").json()
         assert seen_by_b["status"] == "busy" and seen_by_b["run_id"] == run_id
+        listed_by_b = listed(b.client, thread)
+        assert listed_by_b["status"] == "busy" and listed_by_b["run_id"] == run_id
         second = b.client.post("/runs/stream", json={"thread_id": thread, "message": "more food"})
         assert second.status_code == 409 and second.json()["run_id"] == run_id
         assert "Retry-After" in second.headers
@@ -77,7 +80,14 @@ def test_busy_edit_and_delete_are_refused_from_the_other_instance(tmp_path: Path
         events = live.result()
         assert events[-1]["event"] == "complete"
         assert b.client.get(f"/threads/{thread}").json()["status"] == "idle"
+        assert listed(b.client, thread)["status"] == "idle"
         assert nodes_run(events) == saved_nodes(b.client, thread) == PIECE
+
+
+def listed(client: httpx.Client, thread: str) -> dict[str, Any]:
+    """The thread as its owner's list shows it."""
+    threads = client.get("/threads", params={"limit": 100}).json()["threads"]
+    return next(t for t in threads if t["thread_id"] == thread)
 
 
 def test_a_killed_instance_blocks_the_thread_only_until_its_lease_expires(
@@ -102,6 +112,7 @@ def test_a_killed_instance_blocks_the_thread_only_until_its_lease_expires(
             time.sleep(0.2)
         thread_seen = b.client.get(f"/threads/{thread}").json()
         assert thread_seen["status"] == "error" and "went away" in thread_seen["error"]
+        assert listed(b.client, thread)["error"] == thread_seen["error"]
         run = b.client.get(f"/threads/{thread}/runs/{run_id}").json()
         assert run["status"] == "error"
 

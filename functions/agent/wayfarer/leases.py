@@ -31,6 +31,7 @@ from typing import Any, Literal, Protocol
 from botocore.exceptions import ClientError
 
 from wayfarer.aws_errors import is_conditional_failure
+from wayfarer.batches import batch_get
 from wayfarer.table_keys import thread_key
 
 HolderKind = Literal["run", "edit", "delete"]
@@ -140,6 +141,14 @@ class RunLeases(Protocol):
         ...
 
     async def read(self, thread_id: str) -> LeaseState: ...
+
+    async def read_many(self, thread_ids: list[str]) -> list[LeaseState]:
+        """The leases of ``thread_ids``, in their order, in as few requests as DynamoDB allows."""
+        ...
+
+    def state_of(self, item: dict[str, Any] | None) -> LeaseState:
+        """What the thread's item, read whole (a record read), says of its lease."""
+        ...
 
     async def delete(self, lease: Lease) -> None:
         """Remove the lease item with the thread, only while ``lease`` still holds it
@@ -321,6 +330,18 @@ class DynamoDBRunLeases:
     async def read(self, thread_id: str) -> LeaseState:
         answer = await self._read_item(thread_id)
         return self._state(answer.get("Item"), time.time())
+
+    async def read_many(self, thread_ids: list[str]) -> list[LeaseState]:
+        keys = [thread_key(thread_id) for thread_id in thread_ids]
+        items = await asyncio.to_thread(
+            batch_get, self._client, self._table, keys, f"PK, SK, {LEASE_FIELDS}", what="leases"
+        )
+        now = time.time()
+        by_pk = {item["PK"]["S"]: item for item in items}
+        return [self._state(by_pk.get(key["PK"]["S"]), now) for key in keys]
+
+    def state_of(self, item: dict[str, Any] | None) -> LeaseState:
+        return self._state(item, time.time())
 
     async def _read_item(self, thread_id: str) -> dict[str, Any]:
         return await self._call(

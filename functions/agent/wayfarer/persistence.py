@@ -146,6 +146,12 @@ class ThreadRecord:
         }
 
 
+def record_of(item: dict[str, Any] | None) -> ThreadRecord | None:
+    """The record the thread's item holds; None for no item, or one with only a lease (a run
+    refused on a thread that does not exist)."""
+    return _record(item) if item and "created_at" in item else None
+
+
 class ThreadExists(Exception):
     pass
 
@@ -249,11 +255,16 @@ class ThreadRecords:
             raise
 
     async def get(self, ref: ThreadRef) -> ThreadRecord | None:
+        return record_of(await self.get_item(ref))
+
+    async def get_item(self, ref: ThreadRef) -> dict[str, Any] | None:
+        """The thread's item whole: its record (``record_of``) and its lease
+        (``RunLeases.state_of``) in one read."""
         answer = await asyncio.to_thread(
             self._client.get_item, TableName=self._table, Key=thread_key(ref.key), ConsistentRead=True
         )
-        item = answer.get("Item")
-        return _record(item) if item and "created_at" in item else None  # not just a lease
+        item: dict[str, Any] | None = answer.get("Item")
+        return item
 
     async def list(
         self, owner: str, limit: int, after: tuple[str, str] | None

@@ -48,7 +48,7 @@ from wayfarer.leases import (
     RunLeases,
     current_fence,
 )
-from wayfarer.persistence import ThreadExists, ThreadRecord, ThreadRecords, now_iso
+from wayfarer.persistence import ThreadExists, ThreadRecord, ThreadRecords, now_iso, record_of
 from wayfarer.seed_runs import RunRequest, SeedDriver
 from wayfarer.table_keys import ThreadRef
 from wayfarer.thread_state import snapshot_json, values_json
@@ -228,14 +228,19 @@ class RunService:
         return await self.graph.aget_state(self.config(ref))
 
     async def _record(self, ref: ThreadRef) -> ThreadRecord:
-        record = await self.threads.get(ref)
+        return (await self._record_and_lease(ref))[0]
+
+    async def _record_and_lease(self, ref: ThreadRef) -> tuple[ThreadRecord, LeaseState]:
+        """The thread's record and its lease: one read, as they share an item."""
+        item = await self.threads.get_item(ref)
+        record = record_of(item)
         if record is not None:
-            return record
+            return record, self.leases.state_of(item)
         # A record can expire (TTL) while newer checkpoints live on: rebuild it from them.
         if (await self._state(ref)).values:
             with suppress(ThreadExists):
-                return await self.threads.create(ref)
-            return await self._record(ref)
+                return await self.threads.create(ref), self.leases.state_of(item)
+            return await self._record_and_lease(ref)
         raise NotFound(
             f"Thread {ref.thread_id!r} does not exist. Create it with POST /threads or start a run."
         )
@@ -326,19 +331,18 @@ class RunService:
         return found[offset : offset + limit]
 
     async def get_thread(self, ref: ThreadRef) -> dict[str, Any]:
-        record, lease, snapshot = await asyncio.gather(
-            self._record(ref), self.leases.read(ref.key), self._state(ref)
-        )
+        (record, lease), snapshot = await asyncio.gather(self._record_and_lease(ref), self._state(ref))
         return self._thread_json(record, lease, snapshot)
 
     async def list_threads(
         self, owner: str, limit: int, after: tuple[str, str] | None
     ) -> tuple[list[dict[str, Any]], ThreadRecord | None]:
         """The owner's threads, newest activity first, after ``(updated_at, thread_id)``; and
-        the last one when more may follow. Status from each lease item (one read per thread,
-        together): busy, failed, paused or idle as its last run left it."""
+        the last one when more may follow. Status from the threads' leases (read together, and
+        strongly consistent, unlike the owner index): busy, failed, paused or idle as its last
+        run left it."""
         records, next_cursor = await self.threads.list(owner, limit, after)
-        leases = await asyncio.gather(*(self.leases.read(ThreadRef(owner, r.thread_id).key) for r in records))
+        leases = await self.leases.read_many([ThreadRef(owner, r.thread_id).key for r in records])
         threads = []
         for record, lease in zip(records, leases, strict=True):
             paused = lease.last_status in ("interrupted", "cancelled", "error", "running")
@@ -716,10 +720,10 @@ class RunService:
         self, ref: ThreadRef, limit: int, offset: int, status: str | None = None
     ) -> list[dict[str, Any]]:
         """The thread's runs, newest first, in LangGraph's Run shape."""
-        await self._record(ref)
-        records, lease = await asyncio.gather(
-            self.log.list_runs(ref.key, 1000 if status else offset + limit), self.leases.read(ref.key)
-        )
+        _, lease = await self._record_and_lease(ref)
+        records = await self.log.list_runs(ref.key, 1000 if status else offset + limit)
+        if any(self._vanished(record, lease) for record in records):
+            lease = await self.leases.read(ref.key)  # it may have started after the lease was read
         runs = []
         for record in records:
             if self._vanished(record, lease):
