@@ -4,6 +4,7 @@ DynamoDB once and keeps what it writes; what it answers is what DynamoDB would a
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -93,6 +94,35 @@ async def test_a_step_in_a_run_is_one_write_request(settings: Settings) -> None:
     assert sent.count("BatchWriteItem") == 1, sent
     stored = await saver.aget_tuple(config)
     assert stored is not None and stored.checkpoint["channel_values"].get("draft")
+
+
+async def test_a_checkpoint_waits_for_its_steps_writes_still_being_prepared(settings: Settings) -> None:
+    """LangGraph saves a step's writes and its checkpoint from two threads at once. A write
+    slow to prepare (a large value being compressed) still goes in the checkpoint's request,
+    not in one of its own at the run's end."""
+    _, saver, requests, config = await planned_thread(settings, "slow-writes")
+    stored = await saver.aget_tuple(config)
+    assert stored is not None
+    serialize = saver.serializer.serialize
+
+    def slow_for_drafts(value: Any) -> Any:
+        if value == "A slow draft":
+            time.sleep(0.5)
+        return serialize(value)
+
+    saver.serializer.serialize = slow_for_drafts
+    following = {**stored.checkpoint, "id": "1f0c0000-0000-6000-8000-000000000001"}
+    with run_scope():
+        await saver.aget_tuple(config)
+        start = requests.count
+        writing = asyncio.create_task(saver.aput_writes(stored.config, [("draft", "A slow draft")], "task-1"))
+        await asyncio.sleep(0.1)  # the write is being prepared
+        await saver.aput(stored.config, following, {"source": "loop", "step": 99}, {})
+        await writing
+        await write_held()
+        assert requests.since(start) == ["BatchWriteItem"]  # the checkpoint with its step's write
+    fresh = await saver.aget_tuple(stored.config)
+    assert fresh is not None and ("task-1", "draft", "A slow draft") in fresh.pending_writes
 
 
 async def test_writes_no_checkpoint_follows_wait_for_the_end_of_the_run(settings: Settings) -> None:

@@ -18,12 +18,12 @@ Within a run (``run_scope``), which holds the thread's lease so no one else writ
   and the graph then starts from the same one; a run of several nodes starts each from the one
   it just wrote.
 - a task's channel writes wait for the next checkpoint this saver writes (the one that ends
-  their step, or the one after when LangGraph saves the writes while that checkpoint is on its
-  way: it saves both from two threads at once) and go to DynamoDB in its BatchWriteItem, so a
-  step costs one write request, not two. Writes that no checkpoint follows (an interrupt, an
-  error) are sent when the run ends (``write_held``). A process that dies mid-step loses the
-  writes of that step's finished tasks, which LangGraph then runs again on resume; with one
-  task per step (this graph) that is the step it was on.
+  their step) and go to DynamoDB in its BatchWriteItem, so a step costs one write request, not
+  two. LangGraph saves a step's writes and its checkpoint from two threads at once: the
+  checkpoint waits (up to a second) for writes still being prepared. Writes that no checkpoint
+  follows (an interrupt, an error) are sent when the run ends (``write_held``). A process that
+  dies mid-step loses the writes of that step's finished tasks, which LangGraph then runs
+  again on resume; with one task per step (this graph) that is the step it was on.
 Outside a run (the state routes, the conformance suite) every read goes to DynamoDB and every
 write is sent at once, as the parent does.
 
@@ -83,6 +83,8 @@ from wayfarer.table_keys import (
 LATEST_PAGE = 3
 LAST_CHAR = "\U0010ffff"  # sorts after any character a key holds: the end of a key range
 LIST_PAGE = 50
+# How long a checkpoint waits for its step's channel writes still being prepared beside it.
+WRITES_WAIT_SECONDS = 1.0
 
 
 @dataclass
@@ -115,8 +117,32 @@ class RunScope:
     held: list[dict[str, Any]] = field(default_factory=list)
     holder: BatchingDynamoDBSaver | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Channel writes being prepared (serialized, compressed) to be held: a checkpoint waits for
+    # them, so its step's writes go in its request instead of one of their own at the run's end.
+    preparing: int = 0
+    prepared: threading.Condition = field(init=False)
 
-    def hold(self, items: list[dict[str, Any]], holder: BatchingDynamoDBSaver) -> None:
+    def __post_init__(self) -> None:
+        self.prepared = threading.Condition(self.lock)
+
+    @contextmanager
+    def preparing_writes(self) -> Iterator[None]:
+        with self.lock:
+            self.preparing += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.preparing -= 1
+                self.prepared.notify_all()
+
+    def wait_for_writes(self, timeout: float = WRITES_WAIT_SECONDS) -> None:
+        """Until no channel write is being prepared (at most ``timeout``: a write that takes
+        longer goes at the run's end, as it would have without the wait)."""
+        with self.lock:
+            self.prepared.wait_for(lambda: self.preparing == 0, timeout)
+
+    def hold(self, items: Sequence[dict[str, Any]], holder: BatchingDynamoDBSaver) -> None:
         with self.lock:
             self.held += items
             self.holder = holder
@@ -383,6 +409,19 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
             what="checkpoint items",
         )
 
+    def _write_items(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str
+    ) -> Sequence[dict[str, Any]]:
+        conf = config["configurable"]
+        where = (conf["thread_id"], conf.get("checkpoint_ns", ""), conf["checkpoint_id"])
+        ttl = self._ttl()
+        items: list[dict[str, Any]] = []
+        for index, (channel, value) in enumerate(writes):
+            idx = WRITES_IDX_MAP.get(channel, index)
+            payload = self._payload(value, write_s3_key(*where, task_id, idx))
+            items.append(write_item(*where, task_id, task_path, idx, channel, payload, ttl))
+        return items
+
     def put_writes(
         self,
         config: RunnableConfig,
@@ -399,35 +438,18 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
             conf.get("checkpoint_ns", ""),
             conf["checkpoint_id"],
         )
-        items: list[dict[str, Any]] = []
-        ttl = self._ttl()
-        for index, (channel, value) in enumerate(writes):
-            idx = WRITES_IDX_MAP.get(channel, index)
-            s3_key = write_s3_key(thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
-            payload = self._payload(value, s3_key)
-            items.append(
-                write_item(
-                    thread_id,
-                    checkpoint_ns,
-                    checkpoint_id,
-                    task_id,
-                    task_path,
-                    idx,
-                    channel,
-                    payload,
-                    ttl,
-                )
-            )
         scope = _scope.get()
         if scope is None:
-            self._batch_put(items)
+            self._batch_put(self._write_items(config, writes, task_id, task_path))
             return
-        scope.hold(items, self)  # sent with the step's checkpoint, or when the run ends
-        latest = scope.latest.get((thread_id, checkpoint_ns))
-        if latest is not None and latest.checkpoint_id == checkpoint_id:
-            for index, (channel, value) in enumerate(writes):
-                slot = (task_id, WRITES_IDX_MAP.get(channel, index))
-                latest.writes[slot] = (task_id, channel, copy.deepcopy(value))
+        with scope.preparing_writes():
+            # Held: sent with the step's checkpoint, or when the run ends.
+            scope.hold(self._write_items(config, writes, task_id, task_path), self)
+            latest = scope.latest.get((thread_id, checkpoint_ns))
+            if latest is not None and latest.checkpoint_id == checkpoint_id:
+                for index, (channel, value) in enumerate(writes):
+                    slot = (task_id, WRITES_IDX_MAP.get(channel, index))
+                    latest.writes[slot] = (task_id, channel, copy.deepcopy(value))
 
     def put(
         self,
@@ -456,6 +478,8 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         )
         # The step's held channel writes go first, in the same request when they fit.
         scope = _scope.get()
+        if scope is not None:
+            scope.wait_for_writes()
         self.send_held(scope, item)
         saved: RunnableConfig = {
             "configurable": {
