@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -71,3 +72,9 @@ def client(serve: Serve) -> httpx.Client:
 
 def run_body(**fields: Any) -> dict[str, Any]:
     return {"thread_id": f"t-{uuid.uuid4().hex[:12]}", "use_hitl": True, **fields}
+
+
+def random_text(chars: int) -> str:
+    """Text that compression cannot shrink below about three quarters of its size (random
+    URL-safe characters: 6 bits each): to be too large for an item even once compressed."""
+    return secrets.token_urlsafe(chars)[:chars]

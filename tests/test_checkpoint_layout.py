@@ -12,6 +12,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph_checkpoint_aws import DynamoDBSaver
 
+from tests.conftest import random_text
 from tests.test_read_once import Requests, planned_thread
 from wayfarer.checkpointer import run_scope, write_held
 from wayfarer.devstack import dynalite
@@ -125,21 +126,43 @@ async def test_a_checkpoint_too_large_for_an_item_is_offloaded_and_deleted_with_
     saver.client.meta.events.register("before-send", requests)
     config: RunnableConfig = {"configurable": {"thread_id": "large", "checkpoint_ns": ""}}
     big = empty_checkpoint()
-    big["channel_values"] = {"research": [f"note {n}: " + "x" * 400 for n in range(1200)]}  # ~0.5 MB
+    big["channel_values"] = {"research": [f"note {n}: " + random_text(500) for n in range(1200)]}  # 0.6 MB
     saved = await saver.aput(config, big, {"source": "input", "step": -1}, {})
-    await saver.aput_writes(saved, [("draft", "y" * 500_000)], "task-1")
+    draft = random_text(600_000)  # ~450 KB compressed
+    await saver.aput_writes(saved, [("draft", draft)], "task-1")
 
     start = requests.count
     read = await saver.aget_tuple(config)
     assert requests.since(start) == ["Query"]  # the payloads come from S3, not DynamoDB
     assert read is not None and read.checkpoint["channel_values"] == big["channel_values"]
-    assert read.pending_writes == [("task-1", "draft", "y" * 500_000)]
+    assert read.pending_writes == [("task-1", "draft", draft)]
 
     s3 = saver.storage.s3_client
     assert s3.list_objects_v2(Bucket=settings.offload_bucket).get("KeyCount") == 2
     await saver.adelete_thread("large")
     assert table_items(settings, "large") == []
     assert s3.list_objects_v2(Bucket=settings.offload_bucket).get("KeyCount") == 0
+
+
+async def test_a_large_state_that_compresses_under_the_limit_stays_in_dynamodb(settings: Settings) -> None:
+    """Payloads are stored gzipped (DynamoDB bills a write unit per KB): half a megabyte of
+    prose is a few KB in its item, needs no S3 object, and reads back as it was."""
+    saver = make_checkpointer(settings)
+    ensure_local_resources(settings)
+    config: RunnableConfig = {"configurable": {"thread_id": "prose", "checkpoint_ns": ""}}
+    prose = empty_checkpoint()
+    prose["channel_values"] = {"research": [f"note {n}: Paris in long form. " * 20 for n in range(1200)]}
+    saved = await saver.aput(config, prose, {"source": "input", "step": -1}, {})
+    draft = "The Seine at dusk, again and again. " * 15_000  # 540 KB
+    await saver.aput_writes(saved, [("draft", draft)], "task-1")
+
+    items = table_items(settings, "prose")
+    assert [item["compression"]["S"] for item in items] == ["gzip", "gzip"]
+    assert all(len(item["payload"]["B"]) < 50_000 for item in items)
+    assert saver.storage.s3_client.list_objects_v2(Bucket=settings.offload_bucket).get("KeyCount") == 0
+    read = await saver.aget_tuple(config)
+    assert read is not None and read.checkpoint["channel_values"] == prose["channel_values"]
+    assert read.pending_writes == [("task-1", "draft", draft)]
 
 
 async def test_a_write_repeated_at_one_index_is_stored_once_the_last_one_kept(tmp_path: Path) -> None:

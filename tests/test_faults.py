@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import run_body
+from tests.conftest import random_text, run_body
 from tests.faults import FaultInjector, writes_a_checkpoint
 from tests.instances import PIECE, LiveStream, nodes_run, saved_nodes, token_of
 from tests.servers import ThreadedServer
@@ -108,8 +108,9 @@ def test_storage_outage_is_503_with_retry_after_and_no_aws_text(
 
 
 def test_an_edit_too_big_for_dynamodb_is_413_and_the_thread_resumes(tmp_path: Path) -> None:
-    """No S3 offload: a 420 K-character edit cannot be stored. The caller learns why and what to
-    do (a 4xx, not "try again shortly"), and the thread is unharmed. On dynalite, which enforces
+    """No S3 offload: a 700 K-character edit of random text (~530 KB compressed) cannot be
+    stored. The caller learns why and what to do (a 4xx, not "try again shortly"), and the
+    thread is unharmed. On dynalite, which enforces
     DynamoDB's 400 KB item limit as the user met it (moto does not)."""
     with dynalite(tmp_path / "dynalite") as endpoint:
         settings = Settings(dynamodb_endpoint_url=endpoint, offline_pace_ms=0)
@@ -120,7 +121,7 @@ def test_an_edit_too_big_for_dynamodb_is_413_and_the_thread_resumes(tmp_path: Pa
             body = run_body(message="Write about visiting Paris")
             stream(client, body)
             edit = client.post(
-                f"/threads/{body['thread_id']}/state", json={"values": {"plan": "x" * 420_000}}
+                f"/threads/{body['thread_id']}/state", json={"values": {"plan": random_text(700_000)}}
             )
             assert edit.status_code == 413
             assert "400 KB" in edit.json()["detail"] and "Item size" not in edit.text

@@ -1,21 +1,22 @@
-"""A state bigger than DynamoDB's 400 KB item limit is offloaded to S3 and resumes."""
+"""A state bigger than DynamoDB's 400 KB item limit, even compressed, is offloaded to S3 and
+resumes; one that compresses under the limit stays in DynamoDB."""
 
 from __future__ import annotations
 
 import boto3
 import httpx
 
-from tests.conftest import run_body
+from tests.conftest import random_text, run_body
 from tests.sse_clients import nodes_of, stream
 from wayfarer.settings import Settings
 
 
-def test_a_500_kb_draft_is_stored_in_s3_and_the_thread_resumes(
+def test_a_700_kb_draft_is_stored_in_s3_and_the_thread_resumes(
     client: httpx.Client, settings: Settings
 ) -> None:
     body = run_body(message="Write about visiting Paris")
     stream(client, body)
-    big_draft = "Paris in long form. " * 26_000  # ~520 KB
+    big_draft = random_text(700_000)  # ~530 KB compressed
     edited = client.post(f"/threads/{body['thread_id']}/state", json={"values": {"draft": big_draft}})
     assert edited.status_code == 200
 

@@ -6,9 +6,10 @@ langgraph-checkpoint-aws stores a checkpoint in three places (its item, its payl
 so reading the latest checkpoint takes a Query, a GetItem and a Query, and a step writes
 two items per value. Here payloads are inline (S3 when too large for an item) and a
 checkpoint's writes sit next to it in the thread's partition: one strongly consistent Query
-reads the latest checkpoint with its writes, and a value is one item. Threads saved in the
-earlier layout are still read, continued and deleted. Writes are sent as BatchWriteItem
-requests (25 items each). Every write first checks the running run's lease fence
+reads the latest checkpoint with its writes, and a value is one item. Payloads from 1 KB are
+gzipped when that saves a tenth (the parent's serializer, ``persistence.make_checkpointer``).
+Threads saved in the earlier layout are still read, continued and deleted. Writes are sent as
+BatchWriteItem requests (25 items each). Every write first checks the running run's lease fence
 (``wayfarer.leases``): a run that lost its lease writes no further checkpoint. It must keep
 passing the LangGraph conformance suite (tests/test_checkpointer_conformance.py).
 

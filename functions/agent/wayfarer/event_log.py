@@ -34,9 +34,12 @@ RunKind = Literal["seed", "langgraph"]
 # and pause go to DynamoDB in one write; the live stream is not delayed. Until its record is
 # written, a run is found through the lease it holds (``RunService._find_run``).
 START_EVENT = "metadata"
-# A batch item stays well under DynamoDB's 400 KB; bigger batches are split, and a single
-# event bigger than this is stored compressed.
+# A batch item stays well under DynamoDB's 400 KB; bigger batches are split (a single event
+# bigger than this stays alone, compressed).
 MAX_BATCH_BYTES = 300_000
+# A batch's JSON from this size on is stored compressed: DynamoDB bills a write unit per KB, and
+# the events (tokens with the same few keys) shrink to a fraction.
+COMPRESS_FROM_BYTES = 1024
 
 
 def final_status(event: Mapping[str, Any]) -> RunStatus:
@@ -113,10 +116,12 @@ def contiguous(events: list[dict[str, Any]], after: int) -> list[dict[str, Any]]
 
 
 def _encode_events(events: list[dict[str, Any]]) -> dict[str, Any]:
-    text = json.dumps(events, ensure_ascii=True, separators=(",", ":"), default=str)
-    if len(text) <= MAX_BATCH_BYTES:
-        return {"events": {"S": text}}
-    return {"events_z": {"B": zlib.compress(text.encode(), 6)}}
+    text = json.dumps(events, ensure_ascii=True, separators=(",", ":"), default=str).encode()
+    if len(text) >= COMPRESS_FROM_BYTES:
+        packed = zlib.compress(text, 6)
+        if len(packed) < len(text) or len(text) > MAX_BATCH_BYTES:
+            return {"events_z": {"B": packed}}
+    return {"events": {"S": text.decode()}}
 
 
 def _decode_events(item: Mapping[str, Any]) -> list[dict[str, Any]]:
