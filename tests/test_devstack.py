@@ -3,7 +3,6 @@ together and restartable at once; the port probe that guards the start; S3 offlo
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -19,7 +18,7 @@ import httpx
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 
-from tests.conftest import run_body
+from tests.conftest import random_text, run_body
 from tests.servers import server_env
 from tests.sse_clients import nodes_of, stream
 from wayfarer.devstack import (
@@ -223,7 +222,7 @@ async def test_a_500_kb_checkpoint_offloads_to_s3rver_and_survives_its_restart(
         monkeypatch.setenv(name, value)  # s3rver knows only its own key id
     # boto3's default session keeps the credentials it found first (another test's).
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    draft = os.urandom(250_000).hex()
+    draft = random_text(700_000)  # ~530 KB once compressed
     checkpoint = empty_checkpoint()
     checkpoint["channel_values"] = {"draft": draft}
     checkpoint["channel_versions"] = {"draft": "1"}
