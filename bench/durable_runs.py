@@ -9,8 +9,9 @@ a client that lost its stream waits for the replay on another instance.
    client (bench.run_stream.RequestCounter), with the app in this process on dynalite, at the
    offline model's zero pace and at its default pace (20 ms per chunk): the run polls its lease
    every second (WAYFARER_LEASE_POLL_SECONDS) and renews it every 10 s, so those reads grow
-   with run time, not with steps. Then the web app's reads of the threads those runs left:
-   its thread list, and one thread.
+   with run time, not with steps. The same HITL journey through the LangGraph API (as
+   LangGraph's SDK sends it, paused after every node). Then the web app's reads of the
+   threads those runs left: its thread list, and one thread.
 2. Two app processes (uvicorn, as ``make dev INSTANCES=2``) on one dynalite, default pace: a
    client starts a run on A and drops it after the first event; at once another asks B for
    ``GET /threads/{t}/runs/{r}/stream?after=<seq>``. Measured: from that first event on A to the
@@ -47,6 +48,8 @@ from bench.run_stream import (
 from tests.servers import server_process
 from wayfarer.devstack import dynalite, local_credentials
 from wayfarer.events import TERMINAL_EVENTS
+from wayfarer.graph.builder import NODES
+from wayfarer.graph_runs import ASSISTANT_ID
 from wayfarer.persistence import ensure_local_resources
 from wayfarer.settings import Settings
 
@@ -95,8 +98,38 @@ def unattended_run(url: str, counter: RequestCounter) -> tuple[int, float, Count
     return nodes, seconds, counter.take()
 
 
+def langgraph_journey(url: str, counter: RequestCounter) -> tuple[int, float, Counter[Call]]:
+    """A HITL journey through the LangGraph API, as LangGraph's SDK sends it (and as
+    ``bench.side_by_side`` times it): paused after every node. (requests, seconds, calls)."""
+    body: dict[str, Any] = {
+        "assistant_id": ASSISTANT_ID,
+        "input": {"task": TASK},
+        "stream_mode": ["updates", "messages-tuple"],
+        "interrupt_after": list(NODES),
+    }
+    calls: Counter[Call] = Counter()
+    requests, seconds = 0, 0.0
+    with httpx.Client(base_url=url, timeout=60) as client:
+        thread_id = client.post("/threads", json={}).json()["thread_id"]
+        counter.take()
+        paused = True
+        while paused:
+            paused = False
+            start = time.perf_counter()
+            with client.stream("POST", f"/threads/{thread_id}/runs/stream", json=body) as response:
+                for line in response.iter_lines():
+                    paused = paused or "__interrupt__" in line
+            seconds += time.perf_counter() - start
+            calls.update(counter.take())
+            requests += 1
+            body.pop("input", None)
+            assert requests <= 2 * len(NODES), "the journey did not end"
+    return requests, seconds, calls
+
+
 def count_requests(pace_ms: float, repeat: int) -> list[Counted]:
     hitl = Counted(f"HITL journey ({pace_ms:g} ms pace)", "request")
+    graph_api = Counted(f"LangGraph API HITL journey ({pace_ms:g} ms pace)", "request")
     unattended = Counted(f"use_hitl=false run ({pace_ms:g} ms pace)", "node step")
     with counted_app("dynalite", pace_ms) as (url, counter):
         for _ in range(repeat):
@@ -110,8 +143,12 @@ def count_requests(pace_ms: float, repeat: int) -> list[Counted]:
             unattended.units += nodes
             unattended.seconds += seconds
             unattended.calls.update(calls)
+            requests, seconds, calls = langgraph_journey(url, counter)
+            graph_api.units += requests
+            graph_api.seconds += seconds
+            graph_api.calls.update(calls)
         reads = count_reads(url, counter, repeat) if not pace_ms else []
-    return [hitl, unattended, *reads]
+    return [hitl, unattended, graph_api, *reads]
 
 
 def count_reads(url: str, counter: RequestCounter, repeat: int) -> list[Counted]:
