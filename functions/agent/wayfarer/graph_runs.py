@@ -27,6 +27,7 @@ from wayfarer.events import RunEvents, error_data
 from wayfarer.graph.builder import NODES
 from wayfarer.graph.state import STEERING_FIELD, WriterState, new_piece
 from wayfarer.jsonable import jsonable
+from wayfarer.leases import Lease
 from wayfarer.persistence import ThreadExists
 from wayfarer.table_keys import ThreadRef
 from wayfarer.thread_state import pause_interrupts, snapshot_interrupts
@@ -189,11 +190,10 @@ class GraphDriver:
         }
         return config
 
-    async def prepare(self, ref: ThreadRef) -> Any:
+    async def prepare(self, ref: ThreadRef, lease: Lease) -> Any:
         """The graph input: a Command, a new piece, or None to go on from where it stands."""
         service, body = self.service, self.body
-        record = await service.threads.get(ref)
-        if record is None:
+        if not lease.had_record:  # what the lease's take found on the thread's item
             if body.if_not_exists != "create":
                 raise NotFound(
                     f"Thread {ref.thread_id!r} does not exist. Create it first, or send "

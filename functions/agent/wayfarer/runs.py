@@ -104,8 +104,9 @@ class RunDriver(Protocol):
         """What the run's record keeps besides its status (LangGraph's run fields)."""
         ...
 
-    async def prepare(self, ref: ThreadRef) -> Any:
-        """The graph input, with the thread held; raise to refuse the run before it starts."""
+    async def prepare(self, ref: ThreadRef, lease: Lease) -> Any:
+        """The graph input, with the thread held (``lease`` says what its take found: whether
+        the thread has a record); raise to refuse the run before it starts."""
         ...
 
     def first_event(self, events: RunEvents) -> dict[str, Any]: ...
@@ -485,7 +486,7 @@ class RunService:
                 raise self._busy(ref.thread_id, taken, RUN_BUSY_HINT) from taken
             with run_scope():  # the lease is held: read the checkpoint once, write once per step
                 try:
-                    graph_input = await driver.prepare(ref)
+                    graph_input = await driver.prepare(ref, lease)
                 except BaseException:
                     # Refused before it began: the thread's last run is again the one before.
                     with suppress(ClientError, BotoCoreError):

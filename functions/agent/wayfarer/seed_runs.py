@@ -18,6 +18,7 @@ from wayfarer.event_log import RunKind
 from wayfarer.events import RunEvents
 from wayfarer.graph.builder import NODES
 from wayfarer.graph.state import new_piece
+from wayfarer.leases import Lease
 from wayfarer.table_keys import LOCAL_OWNER, ThreadRef
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class SeedDriver:
     def record_info(self) -> dict[str, Any] | None:
         return None
 
-    async def prepare(self, ref: ThreadRef) -> Any:
+    async def prepare(self, ref: ThreadRef, lease: Lease) -> Any:
         """The graph input: None to resume a paused or failed thread, else a new piece, which
         creates the thread's record if need be and names its title. (Taking the lease already
         marked the thread's activity.)"""
