@@ -1,15 +1,18 @@
 """The event log's items on dynalite: a batch of a KB or more is stored compressed (DynamoDB
-bills a write unit per KB), a small one as it is, and a reader gets every event back in order."""
+bills a write unit per KB), a small one as it is, and a reader gets every event back in order;
+the run's record is written when it is new and when it ends."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import random_text
 from wayfarer.devstack import dynalite
-from wayfarer.event_log import DynamoDBEventLog, RunRecord
-from wayfarer.persistence import dynamodb_client, ensure_local_resources
+from wayfarer.event_log import DynamoDBEventLog, EventLogWriter, RunRecord
+from wayfarer.persistence import dynamodb_client, ensure_local_resources, now_iso
 from wayfarer.settings import Settings
 from wayfarer.table_keys import EVENTS_SK_PREFIX
 
@@ -46,3 +49,38 @@ async def test_batches_of_a_kb_or_more_are_stored_compressed_and_read_back_in_or
         assert len(batches[1]["events_z"]["B"]) < tokens_json / 4
         assert await log.read("t", "run-1", 0) == small + tokens + huge
         assert await log.read("t", "run-1", 150) == tokens[149:] + huge
+
+
+async def test_a_runs_record_is_written_with_its_first_and_last_batch_and_read_with_its_last_seq(
+    tmp_path: Path,
+) -> None:
+    """Batches of tokens between do not rewrite the record (a write unit each): while the run
+    goes, its last seq comes from its newest batch."""
+    with dynalite(tmp_path / "dyn") as endpoint:
+        settings = Settings(dynamodb_endpoint_url=endpoint, table_name="log")
+        ensure_local_resources(settings)
+        client = dynamodb_client(settings)
+        written: list[str] = []
+
+        def note(params: dict[str, Any], **_: Any) -> None:
+            for requests in params["RequestItems"].values():
+                written.extend(r["PutRequest"]["Item"]["SK"]["S"].split("#")[0] for r in requests)
+
+        client.meta.events.register("provide-client-params.dynamodb.BatchWriteItem", note)
+        log = DynamoDBEventLog(client, settings.table_name, ttl_seconds=3600)
+        started = now_iso()
+        writer = EventLogWriter(log, RunRecord("t", "run-1", "running", started, started), now_iso, 0.01)
+        for seq in (1, 2, 3):
+            writer.add(token(seq, f"word{seq}"))
+            await asyncio.sleep(0.2)  # each its own batch
+        assert written == ["EVT", "RUN", "EVT", "EVT"]
+        running = await log.get_run("t", "run-1")
+        assert running is not None and (running.status, running.last_seq) == ("running", 3)
+        assert [run.last_seq for run in await log.list_runs("t", 10)] == [3]
+
+        writer.add({"seq": 4, "event": "complete", "run_id": "run-1"})
+        assert await writer.close()
+        assert written[4:] == ["EVT", "RUN"]
+        ended = await log.get_run("t", "run-1")
+        assert ended is not None and (ended.status, ended.last_seq) == ("complete", 4)
+        assert [e["seq"] for e in await log.read("t", "run-1", 0)] == [1, 2, 3, 4]

@@ -1,8 +1,10 @@
 """The per-run event log in DynamoDB, so a run can be joined from any instance.
 
 A run appends its events in small batches (one item per batch, keyed by the batch's last seq,
-written together with the run's record in one BatchWriteItem). A reader asks for the events
-after the last seq it saw and gets whole batches back with one Query."""
+in one BatchWriteItem). The run's record goes with its first batch and its last (the only
+times its status changes), not with each batch of tokens between: while a run goes, its
+record's ``last_seq`` is read from its newest batch's key instead. A reader asks for the
+events after the last seq it saw and gets whole batches back with one Query."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from wayfarer.aws_errors import is_conditional_failure
 from wayfarer.batches import batch_write, puts
 from wayfarer.events import TERMINAL_EVENTS
-from wayfarer.table_keys import RUN_SK_PREFIX, events_after, events_key, run_key, thread_pk
+from wayfarer.table_keys import RUN_SK_PREFIX, events_after, events_key, run_key, seq_of, thread_pk
 
 logger = Logger(service="wayfarer", child=True)
 
@@ -87,8 +89,9 @@ class RunRecord:
 
 
 class EventLog(Protocol):
-    async def append(self, record: RunRecord, events: list[dict[str, Any]]) -> None:
-        """Store ``events`` (in seq order) and ``record`` (the run as they leave it)."""
+    async def append(self, record: RunRecord, events: list[dict[str, Any]], with_record: bool = True) -> None:
+        """Store ``events`` (in seq order) and, ``with_record``, ``record`` (the run as they
+        leave it)."""
         ...
 
     async def append_once(self, record: RunRecord, event: dict[str, Any]) -> bool:
@@ -99,9 +102,13 @@ class EventLog(Protocol):
         """The run's events with seq > ``after``, in order."""
         ...
 
-    async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None: ...
+    async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None:
+        """The run's record; a running one with the seq of its last stored event."""
+        ...
 
-    async def list_runs(self, thread_id: str, limit: int) -> list[RunRecord]: ...
+    async def list_runs(self, thread_id: str, limit: int) -> list[RunRecord]:
+        """The thread's newest runs first, as ``get_run`` has them."""
+        ...
 
 
 def contiguous(events: list[dict[str, Any]], after: int) -> list[dict[str, Any]]:
@@ -181,12 +188,13 @@ class DynamoDBEventLog:
             "ttl": self._ttl(),
         }
 
-    async def append(self, record: RunRecord, events: list[dict[str, Any]]) -> None:
-        """The event items, then the record. Normally one item and the record, in one request;
+    async def append(self, record: RunRecord, events: list[dict[str, Any]], with_record: bool = True) -> None:
+        """The event items, then the record. Normally one item (and the record) in one request;
         a batch that needs more items goes over several requests, in seq order, so a reader
         meets items in order (and skips nothing: it reads only a contiguous run of seqs)."""
         items = [self._events_item(record, batch) for batch in _batches(events)]
-        items.append(self._record_item(record))
+        if with_record:
+            items.append(self._record_item(record))
         await asyncio.to_thread(batch_write, self._client, self._table, puts(items), what="event-log items")
 
     async def append_once(self, record: RunRecord, event: dict[str, Any]) -> bool:
@@ -232,7 +240,30 @@ class DynamoDBEventLog:
             self._client.get_item, TableName=self._table, Key=run_key(thread_id, run_id), ConsistentRead=True
         )
         item = answer.get("Item")
-        return _run_record(thread_id, item) if item else None
+        return await self._as_stored(_run_record(thread_id, item)) if item else None
+
+    async def _as_stored(self, record: RunRecord) -> RunRecord:
+        """A running run's record is written with its first batch only: its last seq is that
+        of its newest batch (the batch's key), one keys-only Query."""
+        if record.status != "running":
+            return record
+        low, high = events_after(record.run_id, record.last_seq)
+        answer = await asyncio.to_thread(
+            self._client.query,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": run_key(record.thread_key, record.run_id)["PK"],
+                ":low": {"S": low},
+                ":high": {"S": high},
+            },
+            ProjectionExpression="SK",
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        newest = answer.get("Items", [])
+        return replace(record, last_seq=seq_of(newest[0]["SK"]["S"])) if newest else record
 
     async def list_runs(self, thread_id: str, limit: int) -> list[RunRecord]:
         """The thread's newest runs first (run ids are UUIDv7: ordered by creation)."""
@@ -252,7 +283,7 @@ class DynamoDBEventLog:
                 Limit=limit - len(records),
                 **({"ExclusiveStartKey": start} if start else {}),
             )
-            records += [_run_record(thread_id, item) for item in page.get("Items", [])]
+            records += [await self._as_stored(_run_record(thread_id, item)) for item in page.get("Items", [])]
             start = page.get("LastEvaluatedKey")
             if not start:
                 break
@@ -289,6 +320,7 @@ class EventLogWriter:
         self._interval = interval
         self._buffer: list[dict[str, Any]] = []
         self._unsent: list[list[dict[str, Any]]] = []  # formed batches, oldest first
+        self._recorded = False  # the run's record is stored (with the first batch)
         self._pending = asyncio.Event()
         self._urgent = asyncio.Event()
         self._closed = False
@@ -308,13 +340,16 @@ class EventLogWriter:
         while self._unsent:
             batch = self._unsent[0]
             record = self.record.after(batch, self._now())
+            # The record when it is new or its status changes (the end); not for tokens.
+            with_record = not self._recorded or record.status != self.record.status
             try:
-                await self._log.append(record, batch)
+                await self._log.append(record, batch, with_record)
             except (ClientError, BotoCoreError, RuntimeError):
                 logger.exception("event log append failed; the batch is retried as it is")
                 return False
             self._unsent.pop(0)
             self.record = record
+            self._recorded = True
         return True
 
     async def _flush_loop(self) -> None:

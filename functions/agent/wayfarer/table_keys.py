@@ -65,6 +65,11 @@ def events_key(thread_id: str, run_id: str, last_seq: int) -> Key:
     return item_key(thread_id, events_sk(run_id, last_seq))
 
 
+def seq_of(events_sk: str) -> int:
+    """The last seq of the batch an events SK names."""
+    return int(events_sk.rsplit("#", 1)[1])
+
+
 def events_after(run_id: str, after: int) -> tuple[str, str]:
     """The SK range of the batches that hold events with seq > ``after``."""
     return events_sk(run_id, after + 1), events_sk(run_id, 10**SEQ_DIGITS - 1)
