@@ -84,3 +84,26 @@ async def test_a_runs_record_is_written_with_its_first_and_last_batch_and_read_w
         ended = await log.get_run("t", "run-1")
         assert ended is not None and (ended.status, ended.last_seq) == ("complete", 4)
         assert [e["seq"] for e in await log.read("t", "run-1", 0)] == [1, 2, 3, 4]
+
+
+async def test_of_two_joiners_ending_a_vanished_run_one_does(tmp_path: Path) -> None:
+    """The second read "running" before the first ended the run, and the first's end event
+    after: it would end the run again, one seq further. Its claim on the record fails."""
+    with dynalite(tmp_path / "dyn") as endpoint:
+        settings = Settings(dynamodb_endpoint_url=endpoint, table_name="log")
+        ensure_local_resources(settings)
+        log = DynamoDBEventLog(dynamodb_client(settings), settings.table_name, ttl_seconds=3600)
+        started = now_iso()
+        running = RunRecord("t", "run-1", "running", started, started)
+        first = [token(1, "Paris"), token(2, "in"), token(3, "spring")]
+        await log.append(running.after(first, started), first)
+
+        def end(seq: int) -> tuple[RunRecord, dict[str, Any]]:
+            event = {"seq": seq, "event": "error", "error": "went away", "run_id": "run-1"}
+            return RunRecord("t", "run-1", "error", started, now_iso(), seq, "went away"), event
+
+        assert await log.end_once(*end(4))
+        assert not await log.end_once(*end(5))
+        assert [e["event"] for e in await log.read("t", "run-1", 0)] == ["token"] * 3 + ["error"]
+        ended = await log.get_run("t", "run-1")
+        assert ended is not None and (ended.status, ended.last_seq) == ("error", 4)

@@ -4,6 +4,7 @@ DynamoDB once and keeps what it writes; what it answers is what DynamoDB would a
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -104,9 +105,11 @@ async def test_a_checkpoint_waits_for_its_steps_writes_still_being_prepared(sett
     stored = await saver.aget_tuple(config)
     assert stored is not None
     serialize = saver.serializer.serialize
+    preparing = threading.Event()
 
     def slow_for_drafts(value: Any) -> Any:
         if value == "A slow draft":
+            preparing.set()
             time.sleep(0.5)
         return serialize(value)
 
@@ -116,7 +119,7 @@ async def test_a_checkpoint_waits_for_its_steps_writes_still_being_prepared(sett
         await saver.aget_tuple(config)
         start = requests.count
         writing = asyncio.create_task(saver.aput_writes(stored.config, [("draft", "A slow draft")], "task-1"))
-        await asyncio.sleep(0.1)  # the write is being prepared
+        await asyncio.to_thread(preparing.wait, 10)  # the write is being prepared
         await saver.aput(stored.config, following, {"source": "loop", "step": 99}, {})
         await writing
         await write_held()

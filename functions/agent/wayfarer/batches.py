@@ -69,7 +69,7 @@ def batch_get(
             left = answer.get("UnprocessedKeys", {}).get(table)
             if not left:
                 break
-            request = left
+            request = {**request, "Keys": left["Keys"]}
         else:
             left_over = len(request["Keys"])
             raise RuntimeError(f"DynamoDB left {left_over} {what} unread after {MAX_ATTEMPTS} tries")

@@ -374,8 +374,11 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
             self.storage.batch_delete_data(offloaded)
 
     def send_held(self, scope: RunScope | None, *items: dict[str, Any]) -> None:
-        """``items`` after what the run holds, in one batch. What fails to send is held again
-        (the step's result is kept for the run's end, ``write_held``); ``items`` are not."""
+        """``items`` after what the run holds, in one batch, once the writes being prepared
+        are held too. What fails to send is held again (the step's result is kept for the
+        run's end, ``write_held``); ``items`` are not."""
+        if scope is not None:
+            scope.wait_for_writes()
         held = scope.take() if scope is not None else []
         try:
             self._batch_put([*held, *items])
@@ -422,6 +425,23 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
             payload = self._payload(value, write_s3_key(*where, task_id, idx))
             items.append(write_item(*where, task_id, task_path, idx, channel, payload, ttl))
         return items
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """As the parent (``put_writes`` in an executor thread), but counted as being prepared
+        from the moment it is asked, before a thread takes it: a checkpoint saved meanwhile
+        waits for it even if its own thread starts first."""
+        scope = _scope.get()
+        if scope is None:
+            await run_in_executor(None, self.put_writes, config, writes, task_id, task_path)
+            return
+        with scope.preparing_writes():
+            await run_in_executor(None, self.put_writes, config, writes, task_id, task_path)
 
     def put_writes(
         self,
@@ -479,8 +499,6 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         )
         # The step's held channel writes go first, in the same request when they fit.
         scope = _scope.get()
-        if scope is not None:
-            scope.wait_for_writes()
         self.send_held(scope, item)
         saved: RunnableConfig = {
             "configurable": {

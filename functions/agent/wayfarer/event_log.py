@@ -94,8 +94,9 @@ class EventLog(Protocol):
         leave it)."""
         ...
 
-    async def append_once(self, record: RunRecord, event: dict[str, Any]) -> bool:
-        """Store one event unless its seq is already taken (two writers racing); say if stored."""
+    async def end_once(self, record: RunRecord, event: dict[str, Any]) -> bool:
+        """End a run that went away with ``event``, its last: only if its record still says it
+        runs (or it has none), so of two joiners racing one ends it; say if this one did."""
         ...
 
     async def read(self, thread_id: str, run_id: str, after: int) -> list[dict[str, Any]]:
@@ -197,19 +198,28 @@ class DynamoDBEventLog:
             items.append(self._record_item(record))
         await asyncio.to_thread(batch_write, self._client, self._table, puts(items), what="event-log items")
 
-    async def append_once(self, record: RunRecord, event: dict[str, Any]) -> bool:
+    async def end_once(self, record: RunRecord, event: dict[str, Any]) -> bool:
+        """The record first, as the claim: a running run's last seq is read from its newest
+        batch, so a joiner that read "running" just before another one ended the run would
+        put a second end after the first. Until the event is stored, a reader sees the ended
+        record ahead of the log and waits for it (or, if the event never comes, tells the end
+        from the record: ``RunService._join_check``)."""
         try:
             await asyncio.to_thread(
                 self._client.put_item,
                 TableName=self._table,
-                Item=self._events_item(record, [event]),
-                ConditionExpression="attribute_not_exists(PK)",
+                Item=self._record_item(record),
+                ConditionExpression="attribute_not_exists(PK) OR #status = :running",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":running": {"S": "running"}},
             )
         except ClientError as exc:
             if is_conditional_failure(exc):
                 return False
             raise
-        await asyncio.to_thread(self._client.put_item, TableName=self._table, Item=self._record_item(record))
+        await asyncio.to_thread(
+            self._client.put_item, TableName=self._table, Item=self._events_item(record, [event])
+        )
         return True
 
     async def read(self, thread_id: str, run_id: str, after: int) -> list[dict[str, Any]]:
@@ -283,7 +293,9 @@ class DynamoDBEventLog:
                 Limit=limit - len(records),
                 **({"ExclusiveStartKey": start} if start else {}),
             )
-            records += [await self._as_stored(_run_record(thread_id, item)) for item in page.get("Items", [])]
+            records += await asyncio.gather(
+                *(self._as_stored(_run_record(thread_id, i)) for i in page.get("Items", []))
+            )
             start = page.get("LastEvaluatedKey")
             if not start:
                 break

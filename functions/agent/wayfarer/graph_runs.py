@@ -193,7 +193,9 @@ class GraphDriver:
     async def prepare(self, ref: ThreadRef, lease: Lease) -> Any:
         """The graph input: a Command, a new piece, or None to go on from where it stands."""
         service, body = self.service, self.body
-        if not lease.had_record:  # what the lease's take found on the thread's item
+        # What the lease's take found on the thread's item (a thread created after the take,
+        # by a POST /threads racing this run, is not seen: the run is refused as for none).
+        if not lease.had_record:
             if body.if_not_exists != "create":
                 raise NotFound(
                     f"Thread {ref.thread_id!r} does not exist. Create it first, or send "

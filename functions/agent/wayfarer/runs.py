@@ -855,7 +855,7 @@ class RunService:
         seq = record.last_seq + 1
         event = self._event(ref, record.run_id, seq, "error", error=VANISHED, resumable=True)
         ended = RunRecord(ref.key, record.run_id, "error", record.created_at, now_iso(), seq, VANISHED)
-        if await self.log.append_once(ended, event):
+        if await self.log.end_once(ended, event):
             logger.warning("run vanished; its log was ended by a joiner", extra={"run_id": record.run_id})
 
     async def drain(self, grace_seconds: float = 30.0) -> None:
