@@ -97,6 +97,21 @@ async def test_a_step_in_a_run_is_one_write_request(settings: Settings) -> None:
     assert stored is not None and stored.checkpoint["channel_values"].get("draft")
 
 
+def slow_to_serialize(saver: Any, slow: str) -> threading.Event:
+    """The saver's serializer takes half a second over ``slow``; the event is set as it starts."""
+    serialize = saver.serializer.serialize
+    started = threading.Event()
+
+    def slowly(value: Any) -> Any:
+        if value == slow:
+            started.set()
+            time.sleep(0.5)
+        return serialize(value)
+
+    saver.serializer.serialize = slowly
+    return started
+
+
 async def test_a_checkpoint_waits_for_its_steps_writes_still_being_prepared(settings: Settings) -> None:
     """LangGraph saves a step's writes and its checkpoint from two threads at once. A write
     slow to prepare (a large value being compressed) still goes in the checkpoint's request,
@@ -104,16 +119,7 @@ async def test_a_checkpoint_waits_for_its_steps_writes_still_being_prepared(sett
     _, saver, requests, config = await planned_thread(settings, "slow-writes")
     stored = await saver.aget_tuple(config)
     assert stored is not None
-    serialize = saver.serializer.serialize
-    preparing = threading.Event()
-
-    def slow_for_drafts(value: Any) -> Any:
-        if value == "A slow draft":
-            preparing.set()
-            time.sleep(0.5)
-        return serialize(value)
-
-    saver.serializer.serialize = slow_for_drafts
+    preparing = slow_to_serialize(saver, "A slow draft")
     following = {**stored.checkpoint, "id": "1f0c0000-0000-6000-8000-000000000001"}
     with run_scope():
         await saver.aget_tuple(config)
@@ -124,6 +130,25 @@ async def test_a_checkpoint_waits_for_its_steps_writes_still_being_prepared(sett
         await writing
         await write_held()
         assert requests.since(start) == ["BatchWriteItem"]  # the checkpoint with its step's write
+    fresh = await saver.aget_tuple(stored.config)
+    assert fresh is not None and ("task-1", "draft", "A slow draft") in fresh.pending_writes
+
+
+async def test_the_runs_end_sends_writes_still_being_prepared(settings: Settings) -> None:
+    """A write no checkpoint follows (the run stopped as its node ended) that is still being
+    prepared when the run ends is sent then, not dropped because nothing was held yet."""
+    _, saver, requests, config = await planned_thread(settings, "slow-last-write")
+    stored = await saver.aget_tuple(config)
+    assert stored is not None
+    preparing = slow_to_serialize(saver, "A slow draft")
+    with run_scope():
+        await saver.aget_tuple(config)
+        start = requests.count
+        writing = asyncio.create_task(saver.aput_writes(stored.config, [("draft", "A slow draft")], "task-1"))
+        await asyncio.to_thread(preparing.wait, 10)  # the write is being prepared, not held
+        await write_held()
+        assert requests.since(start) == ["BatchWriteItem"]
+        await writing
     fresh = await saver.aget_tuple(stored.config)
     assert fresh is not None and ("task-1", "draft", "A slow draft") in fresh.pending_writes
 

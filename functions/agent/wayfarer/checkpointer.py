@@ -181,9 +181,14 @@ def run_scope() -> Iterator[RunScope]:
 
 async def write_held() -> None:
     """Send the writes this run still holds (those no checkpoint followed: an interrupt, an
-    error). Fenced like every write; a no-op outside a run or with nothing held."""
+    error), once those still being prepared are held too. Fenced like every write; a no-op
+    outside a run or with nothing held."""
     scope = _scope.get()
-    if scope is not None and scope.held and scope.holder is not None:
+    if scope is None:
+        return
+    if scope.preparing:  # a write not held yet (its node ended as the run was stopped)
+        await run_in_executor(None, scope.wait_for_writes)
+    if scope.held and scope.holder is not None:
         await run_in_executor(None, scope.holder.send_held, scope)
 
 
