@@ -40,7 +40,7 @@ import copy
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -382,9 +382,10 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         """``items`` after what the run holds, in one batch, once the writes being prepared
         are held too. What fails to send is held again (the step's result is kept for the
         run's end, ``write_held``); ``items`` are not."""
+        held: list[dict[str, Any]] = []
         if scope is not None:
             scope.wait_for_writes()
-        held = scope.take() if scope is not None else []
+            held = scope.take()
         try:
             self._batch_put([*held, *items])
         except BaseException:
@@ -419,10 +420,9 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         )
 
     def _write_items(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str
+        self, where: tuple[str, str, str], writes: Sequence[tuple[str, Any]], task_id: str, task_path: str
     ) -> Sequence[dict[str, Any]]:
-        conf = config["configurable"]
-        where = (conf["thread_id"], conf.get("checkpoint_ns", ""), conf["checkpoint_id"])
+        """The items of ``writes`` to checkpoint ``where`` (thread, namespace, checkpoint id)."""
         ttl = self._ttl()
         items: list[dict[str, Any]] = []
         for index, (channel, value) in enumerate(writes):
@@ -442,10 +442,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         from the moment it is asked, before a thread takes it: a checkpoint saved meanwhile
         waits for it even if its own thread starts first."""
         scope = _scope.get()
-        if scope is None:
-            await run_in_executor(None, self.put_writes, config, writes, task_id, task_path)
-            return
-        with scope.preparing_writes():
+        with scope.preparing_writes() if scope is not None else nullcontext():
             await run_in_executor(None, self.put_writes, config, writes, task_id, task_path)
 
     def put_writes(
@@ -459,18 +456,15 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
             return
         check_fence()  # a run that lost its lease writes nothing more
         conf = config["configurable"]
-        thread_id, checkpoint_ns, checkpoint_id = (
-            conf["thread_id"],
-            conf.get("checkpoint_ns", ""),
-            conf["checkpoint_id"],
-        )
+        where = (conf["thread_id"], conf.get("checkpoint_ns", ""), conf["checkpoint_id"])
+        thread_id, checkpoint_ns, checkpoint_id = where
         scope = _scope.get()
         if scope is None:
-            self._batch_put(self._write_items(config, writes, task_id, task_path))
+            self._batch_put(self._write_items(where, writes, task_id, task_path))
             return
         with scope.preparing_writes():
             # Held: sent with the step's checkpoint, or when the run ends.
-            scope.hold(self._write_items(config, writes, task_id, task_path), self)
+            scope.hold(self._write_items(where, writes, task_id, task_path), self)
             latest = scope.latest.get((thread_id, checkpoint_ns))
             if latest is not None and latest.checkpoint_id == checkpoint_id:
                 for index, (channel, value) in enumerate(writes):

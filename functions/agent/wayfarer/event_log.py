@@ -222,21 +222,27 @@ class DynamoDBEventLog:
         )
         return True
 
-    async def read(self, thread_id: str, run_id: str, after: int) -> list[dict[str, Any]]:
+    def _batches_after(self, thread_id: str, run_id: str, after: int) -> dict[str, Any]:
+        """A strongly consistent Query for the run's batches that hold events after ``after``."""
         low, high = events_after(run_id, after)
+        return {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
+            "ExpressionAttributeValues": {
+                ":pk": run_key(thread_id, run_id)["PK"],
+                ":low": {"S": low},
+                ":high": {"S": high},
+            },
+            "ConsistentRead": True,
+        }
+
+    async def read(self, thread_id: str, run_id: str, after: int) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
         start: dict[str, Any] | None = None
         while True:
             page = await asyncio.to_thread(
                 self._client.query,
-                TableName=self._table,
-                KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
-                ExpressionAttributeValues={
-                    ":pk": run_key(thread_id, run_id)["PK"],
-                    ":low": {"S": low},
-                    ":high": {"S": high},
-                },
-                ConsistentRead=True,
+                **self._batches_after(thread_id, run_id, after),
                 **({"ExclusiveStartKey": start} if start else {}),
             )
             for item in page.get("Items", []):
@@ -257,20 +263,12 @@ class DynamoDBEventLog:
         of its newest batch (the batch's key), one keys-only Query."""
         if record.status != "running":
             return record
-        low, high = events_after(record.run_id, record.last_seq)
         answer = await asyncio.to_thread(
             self._client.query,
-            TableName=self._table,
-            KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
-            ExpressionAttributeValues={
-                ":pk": run_key(record.thread_key, record.run_id)["PK"],
-                ":low": {"S": low},
-                ":high": {"S": high},
-            },
+            **self._batches_after(record.thread_key, record.run_id, record.last_seq),
             ProjectionExpression="SK",
             ScanIndexForward=False,
             Limit=1,
-            ConsistentRead=True,
         )
         newest = answer.get("Items", [])
         return replace(record, last_seq=seq_of(newest[0]["SK"]["S"])) if newest else record

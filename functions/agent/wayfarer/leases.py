@@ -329,16 +329,21 @@ class DynamoDBRunLeases:
 
     async def read(self, thread_id: str) -> LeaseState:
         answer = await self._read_item(thread_id)
-        return self._state(answer.get("Item"), time.time())
+        return self.state_of(answer.get("Item"))
 
     async def read_many(self, thread_ids: list[str]) -> list[LeaseState]:
-        keys = [thread_key(thread_id) for thread_id in dict.fromkeys(thread_ids)]  # a key once
+        keys = {thread_id: thread_key(thread_id) for thread_id in thread_ids}  # a thread once
         items = await asyncio.to_thread(
-            batch_get, self._client, self._table, keys, f"PK, SK, {LEASE_FIELDS}", what="leases"
+            batch_get,
+            self._client,
+            self._table,
+            list(keys.values()),
+            f"PK, SK, {LEASE_FIELDS}",
+            what="leases",
         )
         now = time.time()
         by_pk = {item["PK"]["S"]: item for item in items}
-        return [self._state(by_pk.get(thread_key(thread_id)["PK"]["S"]), now) for thread_id in thread_ids]
+        return [self._state(by_pk.get(keys[thread_id]["PK"]["S"]), now) for thread_id in thread_ids]
 
     def state_of(self, item: dict[str, Any] | None) -> LeaseState:
         return self._state(item, time.time())

@@ -257,9 +257,6 @@ class ThreadRecords:
                 raise NotFound(f"Thread {ref.thread_id!r} does not exist.") from exc
             raise
 
-    async def get(self, ref: ThreadRef) -> ThreadRecord | None:
-        return record_of(await self.get_item(ref))
-
     async def get_item(self, ref: ThreadRef) -> dict[str, Any] | None:
         """The thread's item whole: its record (``record_of``) and its lease
         (``RunLeases.state_of``) in one read."""
