@@ -45,13 +45,14 @@ def test_a_run_completes_through_dynamodb_throttling(
     app_with_client: tuple[httpx.Client, Services], code: str
 ) -> None:
     client, services = app_with_client
-    # 20 DynamoDB calls throttled twice each (40 faults): botocore's retries absorb them.
+    # 10 DynamoDB calls (of the run's 15 or so: a step is one) throttled twice each (20 faults):
+    # botocore's retries absorb them.
     faults = FaultInjector(
-        dynamodb(services), code, "Rate of requests exceeds the allowed throughput.", 40, attempts=2
+        dynamodb(services), code, "Rate of requests exceeds the allowed throughput.", 20, attempts=2
     )
     body = run_body(message="Write about visiting Paris", use_hitl=False, max_revisions=1)
     events = stream(client, body)
-    assert faults.injected == 40
+    assert faults.injected == 20
     assert events[-1]["event"] == "complete"
     assert nodes_run(events) == saved_nodes(client, body["thread_id"]) == PIECE
 
@@ -64,20 +65,25 @@ def test_a_failed_checkpoint_write_leaves_the_thread_in_error_and_resumable(
     client, services = app_with_client
     body = run_body(message="Write about visiting Rome", use_hitl=False, max_revisions=1)
     thread = body["thread_id"]
-    # The checkpoint after travel_plan is refused as too big, beyond botocore's retries.
-    checkpoints = {"n": 0}
+    # The checkpoint after travel_plan is refused as too big, each time it is sent.
+    checkpoints: dict[str, Any] = {"n": 0, "refused": None}
 
     def second_checkpoint_after_input(operation: str, request: dict[str, Any]) -> bool:
-        if writes_a_checkpoint(operation, request):
+        if not writes_a_checkpoint(operation, request):
+            return False
+        items = [r["PutRequest"]["Item"] for t in request["RequestItems"].values() for r in t]
+        ids = {i["id"]["S"] for i in items if i["PK"]["S"].startswith("CHECKPOINT_") and "id" in i}
+        if checkpoints["refused"] is None:
             checkpoints["n"] += 1
-            return checkpoints["n"] == 4  # input, planner start, planner, travel_plan
-        return False
+            if checkpoints["n"] == 4:  # input, planner start, planner, travel_plan
+                checkpoints["refused"] = ids
+        return checkpoints["refused"] is not None and bool(ids & checkpoints["refused"])
 
     FaultInjector(
         dynamodb(services),
         "ValidationException",
         "Item size has exceeded the maximum allowed size",
-        times=1,
+        times=100,
         when=second_checkpoint_after_input,
     )
     first = stream(client, body)
@@ -234,3 +240,23 @@ def test_a_storage_error_never_shows_aws_text_to_the_caller(
     state = client.get(f"/threads/{body['thread_id']}/state").json()
     for text in (events[-1]["error"], thread["error"] or "", json.dumps(state["tasks"])):
         assert "arn:" not in text and "123456789012" not in text and "AccessDenied" not in text
+
+
+def test_a_new_thread_whose_run_is_refused_is_not_left_behind(
+    app_with_client: tuple[httpx.Client, Services],
+) -> None:
+    """The run's lease take creates a new thread's record. When the run is then refused (its
+    checkpoint could not be read: the first try and botocore's 4 retries throttled), the thread is
+    gone again."""
+    client, services = app_with_client
+    faults = FaultInjector(
+        dynamodb(services), "ThrottlingException", "Rate exceeded", 5, when=lambda op, _: op == "Query"
+    )
+    body = run_body(message="Write about visiting Genoa")
+    refused = client.post("/runs/stream", json=body)
+    assert faults.injected == 5 and refused.status_code == 503, refused.text[:500]
+    assert client.get(f"/threads/{body['thread_id']}").status_code == 404
+    assert body["thread_id"] not in [t["thread_id"] for t in client.get("/threads").json()["threads"]]
+    events = stream(client, body)  # sent again, it runs
+    assert events[-1]["event"] == "interrupt" and nodes_run(events) == ["planner"]
+    assert client.get(f"/threads/{body['thread_id']}").json()["title"] == "Write about visiting Genoa"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from langgraph.constants import START
 from langgraph_checkpoint_aws.checkpoint.dynamodb.serialization import CompressionType
 
 from wayfarer.table_keys import checkpoint_pk, checkpoint_sk, write_sk
@@ -102,6 +103,21 @@ def write_item(
 
 def is_write(item: Item) -> bool:
     return "channel" in item
+
+
+# The task id LangGraph gives writes of no task (a state update, a resume); langgraph keeps its
+# own constant private.
+NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def of_a_node(task_id: str, task_path: str) -> bool:
+    """Whether a task's writes are a node's results, not the run's input (the input task's,
+    or those LangGraph writes for no task: a state update, a resume)."""
+    return task_id != NULL_TASK_ID and not task_path.endswith(START)
+
+
+def is_node_write(item: Item) -> bool:
+    return is_write(item) and of_a_node(item["task_id"]["S"], item.get("task_path", {}).get("S", ""))
 
 
 def is_ours(item: Item) -> bool:

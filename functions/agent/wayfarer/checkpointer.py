@@ -22,9 +22,15 @@ Within a run (``run_scope``), which holds the thread's lease so no one else writ
   their step) and go to DynamoDB in its BatchWriteItem, so a step costs one write request, not
   two. LangGraph saves a step's writes and its checkpoint from two threads at once: the
   checkpoint waits (up to a second) for writes still being prepared. Writes that no checkpoint
-  follows (an interrupt, an error) are sent when the run ends (``write_held``). A process that
-  dies mid-step loses the writes of that step's finished tasks, which LangGraph then runs
-  again on resume; with one task per step (this graph) that is the step it was on.
+  follows (an interrupt, an error) are sent when the run ends. A process that dies mid-step
+  loses the writes of that step's finished tasks, which LangGraph then runs again on resume;
+  with one task per step (this graph) that is the step it was on.
+- once the run's event log has a writer (``RunScope.sender``), a checkpoint goes in the log's
+  request: the step and the events that show it (its node's end) are stored together. A run
+  whose graph call ends after its first node (``RunScope.defer``: a HITL request) holds its
+  checkpoints too, and the log's last write, with the run's end, carries them: one request.
+  Until a node's results are stored (``RunScope.node_unsaved``) the run shows no event that
+  follows its end.
 Outside a run (the state routes, the conformance suite) every read goes to DynamoDB and every
 write is sent at once, as the parent does.
 
@@ -36,11 +42,13 @@ writes are saved is not run again on resume), so both give the same state.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -62,8 +70,10 @@ from wayfarer.checkpoint_items import (
     Payload,
     belongs_to,
     checkpoint_item,
+    is_node_write,
     is_ours,
     is_write,
+    of_a_node,
     stored_payload,
     write_item,
     write_order,
@@ -120,22 +130,51 @@ class RunScope:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Channel writes being prepared (serialized, compressed) to be held: a checkpoint waits for
     # them, so its step's writes go in its request instead of one of their own at the run's end.
+    # ``nodes_preparing`` of them are a node's results (not the run's input).
     preparing: int = 0
+    nodes_preparing: int = 0
     prepared: threading.Condition = field(init=False)
+    # Sends what is held, with the run's events, in one request; returns once it is stored and
+    # raises if it is not. Set by the run once its event log's writer exists (called from the
+    # saver's thread); until then the saver sends itself.
+    sender: Callable[[], None] | None = None
+    # Checkpoints are held too, for the run's end, whose log write carries them: for a run whose
+    # graph call ends after its first node.
+    defer: bool = False
 
     def __post_init__(self) -> None:
         self.prepared = threading.Condition(self.lock)
 
-    @contextmanager
-    def preparing_writes(self) -> Iterator[None]:
+    @property
+    def unsaved(self) -> bool:
+        """Whether anything the run wrote is not stored yet: being prepared, or held."""
+        with self.lock:
+            return self.preparing > 0 or bool(self.held)
+
+    @property
+    def node_unsaved(self) -> bool:
+        """Whether a node's results are not stored yet: being prepared, or held."""
+        with self.lock:
+            return self.nodes_preparing > 0 or any(map(is_node_write, self.held))
+
+    def start_preparing(self, node: bool = False) -> None:
         with self.lock:
             self.preparing += 1
+            self.nodes_preparing += node
+
+    def done_preparing(self, node: bool = False) -> None:
+        with self.lock:
+            self.preparing -= 1
+            self.nodes_preparing -= node
+            self.prepared.notify_all()
+
+    @contextmanager
+    def preparing_writes(self, node: bool = False) -> Iterator[None]:
+        self.start_preparing(node)
         try:
             yield
         finally:
-            with self.lock:
-                self.preparing -= 1
-                self.prepared.notify_all()
+            self.done_preparing(node)
 
     def wait_for_writes(self, timeout: float = WRITES_WAIT_SECONDS) -> None:
         """Until no channel write is being prepared (at most ``timeout``: a write that takes
@@ -166,6 +205,11 @@ class RunScope:
 _scope: ContextVar[RunScope | None] = ContextVar("run_scope", default=None)
 
 
+def current_scope() -> RunScope | None:
+    """The run scope this context is in, if any."""
+    return _scope.get()
+
+
 @contextmanager
 def run_scope() -> Iterator[RunScope]:
     """Within the block, and in the tasks started in it (which share the scope): read each
@@ -179,14 +223,23 @@ def run_scope() -> Iterator[RunScope]:
         _scope.reset(token)
 
 
+async def take_held(scope: RunScope, executor: Executor | None = None) -> list[dict[str, Any]]:
+    """What ``scope`` holds, once the writes still being prepared are held too (a write not
+    held yet: its node ended as the run was stopped); the wait in a thread of ``executor``."""
+    if scope.preparing:
+        await asyncio.get_running_loop().run_in_executor(executor, scope.wait_for_writes)
+    return scope.take()
+
+
 async def write_held() -> None:
-    """Send the writes this run still holds (those no checkpoint followed: an interrupt, an
-    error), once those still being prepared are held too. Fenced like every write; a no-op
-    outside a run or with nothing held."""
+    """Send what this run still holds (writes no checkpoint followed: an interrupt, an error;
+    held checkpoints), once the writes still being prepared are held too. Fenced like every
+    write; a no-op outside a run or with nothing held. (A run whose log has a writer lets the
+    log's last write carry them instead.)"""
     scope = _scope.get()
     if scope is None:
         return
-    if scope.preparing:  # a write not held yet (its node ended as the run was stopped)
+    if scope.preparing:
         await run_in_executor(None, scope.wait_for_writes)
     if scope.held and scope.holder is not None:
         await run_in_executor(None, scope.holder.send_held, scope)
@@ -378,19 +431,15 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         if offloaded:
             self.storage.batch_delete_data(offloaded)
 
-    def send_held(self, scope: RunScope | None, *items: dict[str, Any]) -> None:
-        """``items`` after what the run holds, in one batch, once the writes being prepared
-        are held too. What fails to send is held again (the step's result is kept for the
-        run's end, ``write_held``); ``items`` are not."""
-        held: list[dict[str, Any]] = []
-        if scope is not None:
-            scope.wait_for_writes()
-            held = scope.take()
+    def send_held(self, scope: RunScope) -> None:
+        """What the run holds, in one batch, once the writes being prepared are held too. What
+        fails to send is held again, for the run's end."""
+        scope.wait_for_writes()
+        held = scope.take()
         try:
-            self._batch_put([*held, *items])
+            self._batch_put(held)
         except BaseException:
-            if scope is not None:
-                scope.give_back(held)
+            scope.give_back(held)
             raise
 
     def _ttl(self) -> dict[str, str] | None:
@@ -431,19 +480,37 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
             items.append(write_item(*where, task_id, task_path, idx, channel, payload, ttl))
         return items
 
-    async def aput_writes(
+    def aput_writes(
         self,
         config: RunnableConfig,
         writes: Sequence[tuple[str, Any]],
         task_id: str,
         task_path: str = "",
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """As the parent (``put_writes`` in an executor thread), but counted as being prepared
-        from the moment it is asked, before a thread takes it: a checkpoint saved meanwhile
-        waits for it even if its own thread starts first."""
+        from the moment it is asked, before its coroutine runs: LangGraph asks, then streams
+        the task's output, so the run sees the step unsaved before it shows the node's end, and
+        a checkpoint saved meanwhile waits for the write even if its own thread starts first."""
         scope = _scope.get()
-        with scope.preparing_writes() if scope is not None else nullcontext():
+        if scope is not None:
+            scope.start_preparing(of_a_node(task_id, task_path))
+        return self._aput_writes(scope, config, writes, task_id, task_path)
+
+    async def _aput_writes(
+        self,
+        scope: RunScope | None,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str,
+    ) -> None:
+        if scope is None:
             await run_in_executor(None, self.put_writes, config, writes, task_id, task_path)
+            return
+        try:
+            await run_in_executor(None, self.put_writes, config, writes, task_id, task_path)
+        finally:
+            scope.done_preparing(of_a_node(task_id, task_path))
 
     def put_writes(
         self,
@@ -462,7 +529,7 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         if scope is None:
             self._batch_put(self._write_items(where, writes, task_id, task_path))
             return
-        with scope.preparing_writes():
+        with scope.preparing_writes(of_a_node(task_id, task_path)):
             # Held: sent with the step's checkpoint, or when the run ends.
             scope.hold(self._write_items(where, writes, task_id, task_path), self)
             latest = scope.latest.get((thread_id, checkpoint_ns))
@@ -496,9 +563,16 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         item = checkpoint_item(
             thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, payload, self._ttl()
         )
-        # The step's held channel writes go first, in the same request when they fit.
         scope = _scope.get()
-        self.send_held(scope, item)
+        if scope is None:
+            self._batch_put([item])
+        else:
+            scope.wait_for_writes()  # the step's channel writes go first, in the same request
+            scope.hold([item], self)
+            if scope.sender is not None and not scope.defer:
+                scope.sender()
+            elif not scope.defer:
+                self.send_held(scope)
         saved: RunnableConfig = {
             "configurable": {
                 "thread_id": thread_id,

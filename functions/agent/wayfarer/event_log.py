@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -42,6 +44,10 @@ MAX_BATCH_BYTES = 300_000
 # A batch's JSON from this size on is stored compressed: DynamoDB bills a write unit per KB, and
 # the events (tokens with the same few keys) shrink to a fraction.
 COMPRESS_FROM_BYTES = 1024
+# The writers' requests have threads of their own: a run's saver thread waits for its log's
+# write (``EventLogWriter.write_now``), which must not wait for a thread of the pool that the
+# savers fill.
+WRITE_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="event-log")
 
 
 def final_status(event: Mapping[str, Any]) -> RunStatus:
@@ -89,9 +95,17 @@ class RunRecord:
 
 
 class EventLog(Protocol):
-    async def append(self, record: RunRecord, events: list[dict[str, Any]], with_record: bool = True) -> None:
-        """Store ``events`` (in seq order) and, ``with_record``, ``record`` (the run as they
-        leave it)."""
+    async def append(
+        self,
+        record: RunRecord,
+        events: list[dict[str, Any]],
+        with_record: bool = True,
+        riders: Sequence[dict[str, Any]] = (),
+        before_request: Callable[[], None] | None = None,
+    ) -> None:
+        """Store ``riders`` (items of the run's steps, ahead of the events that show them),
+        ``events`` (in seq order) and, ``with_record`` and with events, ``record`` (the run as
+        they leave it); ``before_request`` runs before each request and retry."""
         ...
 
     async def end_once(self, record: RunRecord, event: dict[str, Any]) -> bool:
@@ -189,14 +203,30 @@ class DynamoDBEventLog:
             "ttl": self._ttl(),
         }
 
-    async def append(self, record: RunRecord, events: list[dict[str, Any]], with_record: bool = True) -> None:
-        """The event items, then the record. Normally one item (and the record) in one request;
-        a batch that needs more items goes over several requests, in seq order, so a reader
-        meets items in order (and skips nothing: it reads only a contiguous run of seqs)."""
-        items = [self._events_item(record, batch) for batch in _batches(events)]
-        if with_record:
+    async def append(
+        self,
+        record: RunRecord,
+        events: list[dict[str, Any]],
+        with_record: bool = True,
+        riders: Sequence[dict[str, Any]] = (),
+        before_request: Callable[[], None] | None = None,
+    ) -> None:
+        """The riders, the event items, then the record. Normally all in one request; more than
+        25 items go over several requests, in that order, so a reader meets a step before the
+        events that show it, and event items in order (and skips nothing: it reads only a
+        contiguous run of seqs)."""
+        items = [*riders, *(self._events_item(record, batch) for batch in _batches(events) if batch)]
+        if events and with_record:
             items.append(self._record_item(record))
-        await asyncio.to_thread(batch_write, self._client, self._table, puts(items), what="event-log items")
+        write = functools.partial(
+            batch_write,
+            self._client,
+            self._table,
+            puts(items),
+            before_request=before_request,
+            what="event-log items",
+        )
+        await asyncio.get_running_loop().run_in_executor(WRITE_THREADS, write)
 
     async def end_once(self, record: RunRecord, event: dict[str, Any]) -> bool:
         """The record first, as the claim: a running run's last seq is read from its newest
@@ -314,16 +344,57 @@ def _run_record(thread_key: str, item: Mapping[str, Any]) -> RunRecord:
     )
 
 
+@dataclass(frozen=True)
+class Flushed:
+    """How a flush went: the error of a write that failed, and whether riders are left."""
+
+    error: Exception | None = None
+    riders_left: bool = False
+    riders_dropped: bool = False  # they may no longer be written (``RidersLost``)
+
+
+class RidersLost(Exception):
+    """The riders may no longer be written (their run lost its hold on the thread)."""
+
+
+class Riders(Protocol):
+    """Items the log's next write carries (a run's steps: checkpoints and their writes)."""
+
+    def check(self) -> None:
+        """Before each request that carries riders, and each retry of it: raise
+        ``RidersLost`` once they may no longer be written."""
+        ...
+
+    async def take(self) -> list[dict[str, Any]]:
+        """What is due now (none if the run may no longer write)."""
+        ...
+
+    def give_back(self, items: list[dict[str, Any]]) -> None:
+        """Items taken but not stored: due again, ahead of any due since."""
+        ...
+
+
 class EventLogWriter:
     """Buffers one run's events and appends them in batches: at once for the run's end (and
-    its start, if ``urgent_start``); within ``interval`` seconds for the rest. A batch, once formed,
-    is appended whole or retried whole, in order, never regrouped: a joiner never meets an
-    event twice, and never one after a gap."""
+    its start, if ``urgent_start``) and when ``write_now`` asks; within ``interval`` seconds for
+    the rest. Each write carries what ``riders`` has due. A batch, once formed, is appended
+    whole or retried whole, in order, never regrouped: a joiner never meets an event twice, and
+    never one after a gap. ``written`` is called after each write that stored something."""
 
     def __init__(
-        self, log: EventLog, record: RunRecord, now: Any, interval: float = 0.25, urgent_start: bool = True
+        self,
+        log: EventLog,
+        record: RunRecord,
+        now: Any,
+        interval: float = 0.25,
+        urgent_start: bool = True,
+        riders: Riders | None = None,
+        written: Callable[[], None] | None = None,
     ) -> None:
         self._log = log
+        self._riders = riders
+        self._written = written
+        self._writing = asyncio.Lock()  # one write at a time, in order
         self._urgent_events = TERMINAL_EVENTS | ({START_EVENT} if urgent_start else set())
         self.record = record
         self._now = now
@@ -342,25 +413,68 @@ class EventLogWriter:
         if event["event"] in self._urgent_events:
             self._urgent.set()
 
-    async def _flush(self) -> bool:
-        """Append every formed batch in order; False if one failed (it stays first in line)."""
-        if self._buffer:
-            self._unsent.append(self._buffer)
-            self._buffer = []
-        while self._unsent:
-            batch = self._unsent[0]
-            record = self.record.after(batch, self._now())
-            # The record when it is new or its status changes (the end); not for tokens.
-            with_record = not self._recorded or record.status != self.record.status
-            try:
-                await self._log.append(record, batch, with_record)
-            except (ClientError, BotoCoreError, RuntimeError):
-                logger.exception("event log append failed; the batch is retried as it is")
-                return False
-            self._unsent.pop(0)
-            self.record = record
-            self._recorded = True
-        return True
+    async def write_now(self) -> None:
+        """Store what is due now: the riders, with the events so far. Raise if the riders could
+        not be stored (they are due again); events that could not be stay first in line."""
+        flushed = await self._flush()
+        if flushed.riders_dropped:
+            raise RidersLost
+        if flushed.riders_left:
+            assert flushed.error is not None
+            raise flushed.error
+
+    async def _flush(self) -> Flushed:
+        """Append every formed batch in order, the riders with the first. When that write fails,
+        the riders go alone (an event the log refuses must not cost the run its step); the
+        batch stays first in line, and riders that were not stored are due again."""
+        async with self._writing:
+            if self._buffer:
+                self._unsent.append(self._buffer)
+                self._buffer = []
+            riders = await self._riders.take() if self._riders is not None else []
+            dropped = False
+            while self._unsent or riders:
+                batch = self._unsent[0] if self._unsent else []
+                record = self.record.after(batch, self._now()) if batch else self.record
+                # The record when it is new or its status changes (the end); not for tokens.
+                with_record = not self._recorded or record.status != self.record.status
+                check = self._riders.check if riders and self._riders is not None else None
+                try:
+                    await self._log.append(record, batch, with_record, riders, check)
+                except RidersLost:
+                    logger.warning("the run may no longer write its steps: they are dropped")
+                    riders, dropped = [], True
+                    continue
+                except (ClientError, BotoCoreError, RuntimeError) as exc:
+                    logger.exception("event log append failed; the batch is retried as it is")
+                    if riders and batch:
+                        riders = await self._store_alone(riders)
+                    if riders and self._riders is not None:
+                        self._riders.give_back(riders)
+                    return Flushed(exc, bool(riders), dropped)
+                riders = []
+                if batch:
+                    self._unsent.pop(0)
+                    self.record = record
+                    self._recorded = True
+                if self._written is not None:
+                    self._written()
+            return Flushed(riders_dropped=dropped)
+
+    async def _store_alone(self, riders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Store ``riders`` without events; what is left unstored."""
+        try:
+            await self._log.append(
+                self.record, [], False, riders, self._riders.check if self._riders else None
+            )
+        except RidersLost:
+            return []
+        except (ClientError, BotoCoreError, RuntimeError):
+            logger.exception("the run's step could not be stored either")
+            return riders
+        if self._written is not None:
+            self._written()
+        return []
 
     async def _flush_loop(self) -> None:
         while not self._closed:
@@ -383,6 +497,6 @@ class EventLogWriter:
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(0.2 * 2**attempt)
-            if await self._flush():
+            if (await self._flush()).error is None:
                 return True
         return False

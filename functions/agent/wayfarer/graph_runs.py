@@ -27,7 +27,7 @@ from wayfarer.events import RunEvents, error_data
 from wayfarer.graph.builder import NODES
 from wayfarer.graph.state import STEERING_FIELD, WriterState, new_piece
 from wayfarer.jsonable import jsonable
-from wayfarer.leases import Lease
+from wayfarer.leases import Lease, RecordFields
 from wayfarer.persistence import ThreadExists
 from wayfarer.table_keys import ThreadRef
 from wayfarer.thread_state import pause_interrupts, snapshot_interrupts
@@ -158,6 +158,12 @@ class GraphDriver:
         self.interrupt_after = body.interrupt_after
         if body.interrupt_before is None and body.interrupt_after is None and use_hitl:
             self.interrupt_after = list(NODES)
+        # Paused after every node (how LangGraph's SDK drives a HITL journey): one node a run.
+        after = self.interrupt_after
+        self.one_node_per_run = after == "*" or set(NODES) <= set(after or ())
+
+    def record_at_take(self, ref: ThreadRef) -> RecordFields | None:
+        return None  # a LangGraph thread is created by POST /threads, or in prepare
 
     def record_info(self) -> dict[str, Any]:
         body = self.body

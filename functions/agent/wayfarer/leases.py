@@ -55,6 +55,16 @@ class LastRun:
 
 
 @dataclass(frozen=True)
+class RecordFields:
+    """What a run's take also sets on the thread's item, only where absent: the thread's
+    record, for a run that creates its thread (``persistence.ThreadRecords.new_record``)."""
+
+    sets: tuple[str, ...]
+    names: dict[str, str]
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Lease:
     thread_id: str
     holder: str
@@ -63,6 +73,7 @@ class Lease:
     previous: LastRun = LastRun()
     previous_activity: str | None = None
     had_record: bool = False  # the item held the thread's record (not only a lease) before
+    made_record: bool = False  # the take created the thread's record (``RecordFields``)
 
 
 @dataclass(frozen=True)
@@ -119,8 +130,11 @@ class LeaseLost(Exception):
 class RunLeases(Protocol):
     lease_seconds: float
 
-    async def acquire(self, thread_id: str, holder: str, kind: HolderKind) -> Lease:
-        """Take the thread; raise ``LeaseTaken`` when another holder has it."""
+    async def acquire(
+        self, thread_id: str, holder: str, kind: HolderKind, record: RecordFields | None = None
+    ) -> Lease:
+        """Take the thread, creating its ``record`` if it has none; raise ``LeaseTaken`` when
+        another holder has it."""
         ...
 
     async def renew(self, lease: Lease) -> tuple[Lease, bool]:
@@ -195,7 +209,9 @@ class DynamoDBRunLeases:
             last=LastRun(text("last_run_id"), text("last_status"), text("last_error")),
         )
 
-    async def acquire(self, thread_id: str, holder: str, kind: HolderKind) -> Lease:
+    async def acquire(
+        self, thread_id: str, holder: str, kind: HolderKind, record: RecordFields | None = None
+    ) -> Lease:
         now = time.time()
         expires_at = now + self.lease_seconds
         sets = ["holder = :holder", "expires_at = :expires", "#ttl = :ttl"]
@@ -211,13 +227,18 @@ class DynamoDBRunLeases:
             removes.append("last_error")
             values[":running"] = {"S": "running"}
             values[":activity"] = {"S": datetime.fromtimestamp(now, UTC).isoformat()}
+        names = {"#ttl": "ttl"}
+        if record is not None:
+            sets += record.sets
+            names |= record.names
+            values |= record.values
         try:
             answer = await self._call(
                 "update_item",
                 Key=thread_key(thread_id),
                 UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
                 ConditionExpression="attribute_not_exists(holder) OR expires_at < :now",
-                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_OLD",
             )
@@ -226,12 +247,14 @@ class DynamoDBRunLeases:
                 raise
             state = await self.read(thread_id)
             if not state.busy:  # it lapsed between our write and our read: try once more
-                return await self.acquire(thread_id, holder, kind)
+                return await self.acquire(thread_id, holder, kind, record)
             raise LeaseTaken(state) from exc
         old = answer.get("Attributes") or {}
         had_record = "created_at" in old
         previous_activity = old["updated_at"]["S"] if had_record and "updated_at" in old else None
-        return Lease(thread_id, holder, expires_at, self._state(old, now).last, previous_activity, had_record)
+        made_record = record is not None and not had_record
+        last = self._state(old, now).last
+        return Lease(thread_id, holder, expires_at, last, previous_activity, had_record, made_record)
 
     async def renew(self, lease: Lease) -> tuple[Lease, bool]:
         expires_at = time.time() + self.lease_seconds
@@ -270,13 +293,17 @@ class DynamoDBRunLeases:
 
     async def withdraw(self, lease: Lease) -> None:
         if not lease.had_record:
-            # The take made the item: remove it, unless the refused run's driver created the
-            # thread's record on it meanwhile (then its time is right, and it is given back).
+            # The take made the item (and the record with it, if it was asked to): remove it,
+            # unless the refused run's driver created the thread's record on it meanwhile
+            # (then its time is right, and it is given back).
+            condition = "holder = :holder"
+            if not lease.made_record:
+                condition += " AND attribute_not_exists(created_at)"
             try:
                 await self._call(
                     "delete_item",
                     Key=thread_key(lease.thread_id),
-                    ConditionExpression="holder = :holder AND attribute_not_exists(created_at)",
+                    ConditionExpression=condition,
                     ExpressionAttributeValues={":holder": {"S": lease.holder}},
                 )
                 return

@@ -17,12 +17,14 @@ from botocore.exceptions import ClientError
 from wayfarer.batches import batch_write, deletes, puts
 from wayfarer.checkpointer import BatchingDynamoDBSaver
 from wayfarer.errors import NotFound
+from wayfarer.leases import RecordFields
 from wayfarer.settings import Settings
 from wayfarer.table_keys import LOCAL_OWNER, OWNER_INDEX, THREAD_SK, ThreadRef, thread_key, thread_pk
 
 # Short timeouts and standard retries: a run should fail fast and say so, not hang. A request
 # lands or fails within connect + read timeout of being sent (5 s), inside the lease fence's
 # margin (leases.FENCE_SAFETY_FRACTION); DynamoDB answers in milliseconds.
+TITLE_CHARS = 200  # a thread's title: the start of the task that began its piece
 BOTO_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 4, "mode": "standard"})
 
 
@@ -212,6 +214,27 @@ class ThreadRecords:
             raise
         return record
 
+    def new_record(self, ref: ThreadRef, title: str) -> RecordFields:
+        """The record of a thread a run creates, for the run's lease take to set where absent
+        (the take already marks the activity and the TTL): one request, not two."""
+        return RecordFields(
+            sets=(
+                "thread_id = :thread_id",
+                "#owner = :owner",
+                "created_at = if_not_exists(created_at, :created)",
+                "metadata = if_not_exists(metadata, :empty)",
+                "title = if_not_exists(title, :title)",
+            ),
+            names={"#owner": "owner"},
+            values={
+                ":thread_id": {"S": ref.thread_id},
+                ":owner": {"S": ref.owner},
+                ":created": {"S": now_iso()},
+                ":empty": {"S": "{}"},
+                ":title": {"S": title[:TITLE_CHARS]},
+            },
+        )
+
     async def start_piece(self, ref: ThreadRef, title: str) -> None:
         """A new piece starts: the thread exists (the seed runs on ids it never created), its
         activity time and TTL move forward, and the piece names its title. (Every run's lease
@@ -231,7 +254,7 @@ class ThreadRecords:
             ":now": {"S": now_iso()},
             ":empty": {"S": "{}"},
             ":ttl": self._ttl(),
-            ":title": {"S": title[:200]},
+            ":title": {"S": title[:TITLE_CHARS]},
         }
         await asyncio.to_thread(
             self._client.update_item,

@@ -30,7 +30,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
 from wayfarer.aws_errors import public_error
-from wayfarer.checkpointer import run_scope, write_held
+from wayfarer.checkpointer import current_scope, run_scope
 from wayfarer.errors import Conflict, InvalidRequest, NotFound
 from wayfarer.event_log import EventLog, EventLogWriter, RunKind, RunRecord, RunStatus, final_status
 from wayfarer.events import TERMINAL_EVENTS, RunEvents
@@ -45,10 +45,12 @@ from wayfarer.leases import (
     LeaseLost,
     LeaseState,
     LeaseTaken,
+    RecordFields,
     RunLeases,
     current_fence,
 )
 from wayfarer.persistence import ThreadExists, ThreadRecord, ThreadRecords, now_iso, record_of
+from wayfarer.run_steps import RunSteps
 from wayfarer.seed_runs import RunRequest, SeedDriver
 from wayfarer.table_keys import ThreadRef
 from wayfarer.thread_state import snapshot_json, values_json
@@ -65,6 +67,10 @@ VANISHED = (
     "timeout). Nothing saved is lost; send again to resume from the last step."
 )
 DELETED = "The thread was deleted while this stream followed its run."
+UNSAVED = (
+    "The run's last step could not be saved (the database did not answer). Send again to redo "
+    "it from the last saved step."
+)
 LOST = (
     "The run lost its hold on the thread (its lease could not be renewed in time) and stopped "
     "without saving further. Send again to resume from the last saved step."
@@ -99,9 +105,16 @@ class RunDriver(Protocol):
     # The run's record is written with its first event, at once (else with the log's next
     # write): for runs that clients list right after starting them.
     listed_at_start: bool
+    # Each graph call of the run ends after its first node (a HITL request): its steps wait for
+    # the run's end, whose one write stores them with the run's events.
+    one_node_per_run: bool
 
     def record_info(self) -> dict[str, Any] | None:
         """What the run's record keeps besides its status (LangGraph's run fields)."""
+        ...
+
+    def record_at_take(self, ref: ThreadRef) -> RecordFields | None:
+        """The thread's record for the lease's take to create if the thread has none."""
         ...
 
     async def prepare(self, ref: ThreadRef, lease: Lease) -> Any:
@@ -481,7 +494,7 @@ class RunService:
         await self._slots.acquire()
         try:
             try:
-                lease = await self.leases.acquire(ref.key, run_id, "run")
+                lease = await self.leases.acquire(ref.key, run_id, "run", driver.record_at_take(ref))
             except LeaseTaken as taken:
                 raise self._busy(ref.thread_id, taken, RUN_BUSY_HINT) from taken
             with run_scope():  # the lease is held: read the checkpoint once, write once per step
@@ -511,6 +524,8 @@ class RunService:
         events = RunEvents(run.thread_id, run.run_id)
         started = now_iso()
         driver = run.driver
+        fence = LeaseFence(run.lease, self.leases.lease_seconds)
+        steps = RunSteps(current_scope(), fence, run.queue)
         writer = EventLogWriter(
             self.log,
             RunRecord(
@@ -525,14 +540,16 @@ class RunService:
             now_iso,
             self.timings.log_flush_seconds,
             urgent_start=driver.listed_at_start,
+            riders=steps,
+            written=steps.written,
         )
+        steps.attach(writer, hold_to_end=driver.one_node_per_run)
 
         def emit(event: dict[str, Any]) -> None:
-            run.queue.put_nowait(event)
+            steps.show(event)
             writer.add(event)
 
         emit(driver.first_event(events))
-        fence = LeaseFence(run.lease, self.leases.lease_seconds)
         keeper = asyncio.create_task(self._keep_lease(run, fence))
         running: dict[str, float] = {}
         outcome: Outcome | None = None
@@ -565,19 +582,29 @@ class RunService:
                 outcome = Outcome(
                     "error", {"error": "The run was cancelled; send again to resume.", "resumable": True}
                 )
-            await self._finish(run, writer, driver.terminal(outcome, events), fence)
+            await self._finish(run, writer, steps, outcome, lambda o: driver.terminal(o, events))
 
     async def _finish(
-        self, run: Run, writer: EventLogWriter, terminal: dict[str, Any], fence: LeaseFence
+        self,
+        run: Run,
+        writer: EventLogWriter,
+        steps: RunSteps,
+        outcome: Outcome,
+        terminal_of: Callable[[Outcome], dict[str, Any]],
     ) -> None:
-        """The terminal event goes to the log first, then the thread is freed, then the live
-        stream ends: a joiner never sees a freed thread with an unfinished log, and a client
-        that sends again at once never meets a 409."""
+        """The terminal event goes to the log first, with the steps still held (an interrupt's
+        writes; a HITL request's checkpoints), then the thread is freed, then the live stream
+        ends: a joiner never sees a freed thread with an unfinished log, and a client that
+        sends again at once never meets a 409."""
+        terminal = terminal_of(outcome)
         writer.add(terminal)
         try:
             if not await writer.close():
                 # Joiners read the outcome from the lease item instead (RunService._find_run).
                 logger.error("the run's last events could not be logged")
+                if steps.unsaved:  # nor its last step: the client must not see it end
+                    steps.drop_waiting()
+                    terminal = terminal_of(Outcome("error", {"error": UNSAVED, "resumable": True}))
             # Conditional on still holding it: safe even after the fence closed.
             await self.leases.release(
                 run.lease, LastRun(run.run_id, final_status(terminal), terminal.get("error"))
@@ -585,6 +612,9 @@ class RunService:
         except (ClientError, BotoCoreError):
             logger.exception("could not record the run's end; its lease lapses by itself")
         finally:
+            if steps.lost:  # a step it could no longer store: its end is never shown
+                steps.drop_waiting()
+            steps.show_waiting()
             run.queue.put_nowait(terminal)
 
     async def _stopped(self, run: Run) -> Outcome:
@@ -640,16 +670,9 @@ class RunService:
         running: dict[str, float],
     ) -> Outcome:
         current_fence.set(fence)  # this task's context: the checkpointer checks it on every write
-        try:
-            outcome = await run.driver.drive(run, graph_input, emit, events, running)
-        except BaseException:
-            # The run failed or was stopped: what it wrote and no checkpoint followed (the
-            # error of a node) is still kept, unless the lease is gone (the fence says no).
-            with suppress(Exception):
-                await write_held()
-            raise
-        await write_held()  # an interrupt's writes: before the pause is told to anyone
-        return outcome
+        # What the run wrote and no stored checkpoint followed (an interrupt's writes, a node's
+        # error, a HITL request's step) goes with the log's last write, unless the lease is gone.
+        return await run.driver.drive(run, graph_input, emit, events, running)
 
     async def pause(self, ref: ThreadRef, reason: str) -> Outcome:
         """A pause where the thread stands now (a cancel, a deadline)."""

@@ -18,7 +18,7 @@ from wayfarer.event_log import RunKind
 from wayfarer.events import RunEvents
 from wayfarer.graph.builder import NODES
 from wayfarer.graph.state import new_piece
-from wayfarer.leases import Lease
+from wayfarer.leases import Lease, RecordFields
 from wayfarer.table_keys import LOCAL_OWNER, ThreadRef
 
 if TYPE_CHECKING:
@@ -59,14 +59,19 @@ class SeedDriver:
         self.request = request
         self.message = message
         self.resumed = False
+        self.one_node_per_run = request.use_hitl  # a HITL request runs one node and pauses
 
     def record_info(self) -> dict[str, Any] | None:
         return None
 
+    def record_at_take(self, ref: ThreadRef) -> RecordFields | None:
+        """A message may start a new thread: the take creates its record, titled by it."""
+        return self.service.threads.new_record(ref, self.message) if self.message else None
+
     async def prepare(self, ref: ThreadRef, lease: Lease) -> Any:
         """The graph input: None to resume a paused or failed thread, else a new piece, which
-        creates the thread's record if need be and names its title. (Taking the lease already
-        marked the thread's activity.)"""
+        names the thread's title (a new thread's take created its record with it). (Taking the
+        lease already marked the thread's activity.)"""
         graph, threads = self.service.graph, self.service.threads
         config = self.service.config(ref)
         snapshot = await graph.aget_state(config)
@@ -89,7 +94,8 @@ class SeedDriver:
             raise InvalidRequest(
                 f"Thread {ref.thread_id!r} is {state}: send a non-empty message with what to write about."
             )
-        await threads.start_piece(ref, message)  # the seed runs on ids it never created
+        if not lease.made_record:  # (the seed runs on ids it never created: the take did)
+            await threads.start_piece(ref, message)
         return new_piece(message, max_revisions)
 
     def first_event(self, events: RunEvents) -> dict[str, Any]:
