@@ -35,7 +35,8 @@ from wayfarer.table_keys import EVENTS_SK_PREFIX, RUN_SK_PREFIX, THREAD_PK_PREFI
 
 # What a request is for, told by the keys it touches (wayfarer.table_keys has the formats).
 CHECKPOINTS, LEASE, EVENT_LOG, THREAD_RECORD = "checkpoints", "lease", "event log", "thread record"
-PURPOSES = (CHECKPOINTS, LEASE, EVENT_LOG, THREAD_RECORD)
+STEP_WITH_EVENTS = "checkpoints + event log"  # a step stored with the events that show it
+PURPOSES = (CHECKPOINTS, STEP_WITH_EVENTS, EVENT_LOG, LEASE, THREAD_RECORD)
 CHECKPOINT_PK_PREFIXES = ("CHECKPOINT_", "WRITES_", "CHUNK_")  # ours, and the earlier layout's
 LEASE_FIELD = "holder"  # every lease request names it; a thread record request never does
 
@@ -63,7 +64,7 @@ def names_lease(body: dict[str, Any]) -> bool:
 def request_purpose(operation: str, body: dict[str, Any]) -> str:
     """The purpose of one DynamoDB request, from the keys in its body (and on the thread
     record's item, whether it names the lease). A batch is told by the purpose most of its
-    items share."""
+    items share, or is a step stored with its events."""
     keys: list[dict[str, Any]] = []
     if "Key" in body:
         keys.append(body["Key"])
@@ -79,6 +80,8 @@ def request_purpose(operation: str, body: dict[str, Any]) -> str:
         return LEASE  # the lease lives on the thread record's item
     if keys:
         found = Counter(key_purpose(k.get("PK", {}).get("S", ""), k.get("SK", {}).get("S", "")) for k in keys)
+        if found[CHECKPOINTS] and found[EVENT_LOG]:
+            return STEP_WITH_EVENTS
         return found.most_common(1)[0][0]
     if operation == "Query" and body.get("IndexName"):
         return THREAD_RECORD  # an index over thread records (a listing)

@@ -26,6 +26,8 @@ SEND_TIMEOUT_SECONDS = 120.0
 
 
 class RunSteps:
+    """One run's steps: the riders of its log writer, and the gate of its live stream."""
+
     def __init__(
         self, scope: RunScope | None, fence: LeaseFence, queue: asyncio.Queue[dict[str, Any]]
     ) -> None:
