@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from tests.faults import FaultInjector, writes_a_checkpoint
 from tests.instances import PIECE, nodes_run
-from wayfarer.runs import UNSAVED, RunService
+from wayfarer.persistence import dynamodb_client
+from wayfarer.runs import LOST, UNSAVED, RunService
 from wayfarer.seed_runs import RunRequest
 from wayfarer.services import build_services
 from wayfarer.settings import Settings
-from wayfarer.table_keys import CHECKPOINT_PK_PREFIX, LOCAL_OWNER, ThreadRef
+from wayfarer.table_keys import CHECKPOINT_PK_PREFIX, LOCAL_OWNER, ThreadRef, thread_key
 
 TASK = "Write about visiting Paris"
 
@@ -57,6 +59,9 @@ async def events_of(runs: RunService, request: RunRequest) -> list[dict[str, Any
 
 async def test_a_hitl_request_stores_its_step_with_its_events_in_one_request(settings: Settings) -> None:
     services = build_services(settings)
+    # The log's timer (250 ms) never fires within a request, however slow this machine: what
+    # is counted is what a request writes at its end.
+    services.runs.timings = replace(services.runs.timings, log_flush_seconds=60)
     requests = Requests()
     services.runs.checkpointer.client.meta.events.register("before-send.dynamodb", requests)
     thread, message = "one-write-journey", TASK
@@ -119,12 +124,20 @@ async def test_a_step_that_cannot_be_stored_is_not_shown_and_is_redone(settings:
     first = await events_of(runs, RunRequest(thread_id=thread, message=TASK))
     assert nodes_run(first) == ["planner"] and first[-1]["event"] == "interrupt"
 
+    def writes_the_step(operation: str, request: dict[str, Any]) -> bool:
+        """Any write of the thread's checkpoint partition: the checkpoint or the node's writes
+        (the log's timer may carry those first, on a slow machine)."""
+        items = [r["PutRequest"]["Item"] for t in request.get("RequestItems", {}).values() for r in t]
+        return operation == "BatchWriteItem" and any(
+            i["PK"]["S"].startswith(CHECKPOINT_PK_PREFIX) for i in items
+        )
+
     faults = FaultInjector(
         runs.checkpointer.client,
         "ValidationException",
         "Item size has exceeded the maximum allowed size",
         times=100,
-        when=writes_a_checkpoint,
+        when=writes_the_step,
     )
     failed = await events_of(runs, RunRequest(thread_id=thread))
     assert faults.injected > 0
@@ -137,3 +150,38 @@ async def test_a_step_that_cannot_be_stored_is_not_shown_and_is_redone(settings:
     redone = await events_of(runs, RunRequest(thread_id=thread))
     assert nodes_run(redone) == ["travel_plan"] and redone[-1]["event"] == "interrupt"
     assert await saved_nodes(runs, thread) == ["planner", "travel_plan"]
+
+
+async def test_a_run_that_loses_its_lease_before_storing_its_step_never_shows_it(settings: Settings) -> None:
+    """A HITL request's last write (its step, its events, its end) fails twice; meanwhile
+    another holder takes the thread. The step is dropped, and the client and the log
+    both end at the node's start with the lost-lease error, at the seq that node's end had."""
+    fast = settings.model_copy(update={"lease_seconds": 3, "lease_poll_seconds": 0.2})
+    services = build_services(fast)
+    runs, thread = services.runs, "lost-before-stored"
+    ref = ThreadRef(LOCAL_OWNER, thread)
+    await events_of(runs, RunRequest(thread_id=thread, message=TASK))  # planned, paused
+    thief = "the-other-holder"
+    other_instance = dynamodb_client(fast)  # a client of its own: no fault hooks on it
+
+    def steal_then_refuse(operation: str, request: dict[str, Any]) -> bool:
+        if not writes_a_checkpoint(operation, request):
+            return False
+        other_instance.update_item(
+            TableName=fast.table_name,
+            Key=thread_key(ref.key),
+            UpdateExpression="SET holder = :other, expires_at = :later",
+            ExpressionAttributeValues={":other": {"S": thief}, ":later": {"N": str(time.time() + 60)}},
+        )
+        return True
+
+    faults = FaultInjector(
+        runs.checkpointer.client, "ValidationException", "refused", times=4, when=steal_then_refuse
+    )
+    live = await events_of(runs, RunRequest(thread_id=thread))
+    assert faults.injected == 4  # two tries (with the step alone), then the lease is gone
+    assert nodes_run(live) == [] and live[-1]["event"] == "error" and live[-1]["error"] == LOST
+    assert [e["seq"] for e in live] == list(range(1, len(live) + 1))  # no gap where the node was
+    logged = await runs.log.read(ref.key, live[0]["run_id"], 0)
+    assert logged == live
+    assert await saved_nodes(runs, thread) == ["planner"]

@@ -214,7 +214,8 @@ def current_scope() -> RunScope | None:
 def run_scope() -> Iterator[RunScope]:
     """Within the block, and in the tasks started in it (which share the scope): read each
     thread's latest checkpoint once, and hold channel writes until their step's checkpoint.
-    Only for a lease holder; whoever drives the run calls ``write_held`` when it ends."""
+    Only for a lease holder. What is still held when the run ends goes with its log's last
+    write (``wayfarer.run_steps``), or, for a run without one, ``write_held``."""
     scope = RunScope()
     token = _scope.set(scope)
     try:

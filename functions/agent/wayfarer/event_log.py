@@ -366,7 +366,12 @@ class Riders(Protocol):
         ...
 
     async def take(self) -> list[dict[str, Any]]:
-        """What is due now (none if the run may no longer write)."""
+        """What is due now; ``RidersLost`` if that may no longer be written."""
+        ...
+
+    def lost_from(self) -> int | None:
+        """Once riders were lost: the seq from which events must not be logged (those that
+        show a step never stored), if any."""
         ...
 
     def give_back(self, items: list[dict[str, Any]]) -> None:
@@ -431,8 +436,11 @@ class EventLogWriter:
             if self._buffer:
                 self._unsent.append(self._buffer)
                 self._buffer = []
-            riders = await self._riders.take() if self._riders is not None else []
             dropped = False
+            try:
+                riders = await self._riders.take() if self._riders is not None else []
+            except RidersLost:
+                riders, dropped = [], self._cut()
             while self._unsent or riders:
                 batch = self._unsent[0] if self._unsent else []
                 record = self.record.after(batch, self._now()) if batch else self.record
@@ -442,13 +450,13 @@ class EventLogWriter:
                 try:
                     await self._log.append(record, batch, with_record, riders, check)
                 except RidersLost:
-                    logger.warning("the run may no longer write its steps: they are dropped")
-                    riders, dropped = [], True
+                    riders, dropped = [], self._cut()
                     continue
                 except (ClientError, BotoCoreError, RuntimeError) as exc:
                     logger.exception("event log append failed; the batch is retried as it is")
                     if riders and batch:
-                        riders = await self._store_alone(riders)
+                        riders, lost = await self._store_alone(riders)
+                        dropped = dropped or lost
                     if riders and self._riders is not None:
                         self._riders.give_back(riders)
                     return Flushed(exc, bool(riders), dropped)
@@ -461,20 +469,34 @@ class EventLogWriter:
                     self._written()
             return Flushed(riders_dropped=dropped)
 
-    async def _store_alone(self, riders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Store ``riders`` without events; what is left unstored."""
+    async def _store_alone(self, riders: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+        """Store ``riders`` without events: (what is left unstored, whether they were lost)."""
         try:
             await self._log.append(
                 self.record, [], False, riders, self._riders.check if self._riders else None
             )
         except RidersLost:
-            return []
+            return [], self._cut()
         except (ClientError, BotoCoreError, RuntimeError):
             logger.exception("the run's step could not be stored either")
-            return riders
+            return riders, False
         if self._written is not None:
             self._written()
-        return []
+        return [], False
+
+    def _cut(self) -> bool:
+        """The riders were lost: the events that show what they held are not logged."""
+        logger.warning("the run may no longer write its steps: they are dropped")
+        seq = self._riders.lost_from() if self._riders is not None else None
+        if seq is not None:
+            self.discard_from(seq)
+        return True
+
+    def discard_from(self, seq: int) -> None:
+        """Forget the events not yet logged from ``seq`` on (never shown either)."""
+        self._buffer = [e for e in self._buffer if e["seq"] < seq]
+        kept = [[e for e in batch if e["seq"] < seq] for batch in self._unsent]
+        self._unsent = [batch for batch in kept if batch]
 
     async def _flush_loop(self) -> None:
         while not self._closed:

@@ -59,6 +59,10 @@ class RunEvents:
             "seq": self.seq,
         }
 
+    def rewind(self, seq: int) -> None:
+        """The next event takes ``seq``: the events from it on were never shown nor logged."""
+        self.seq = seq - 1
+
     def node(self, node: str, update: Mapping[str, Any] | None, replayed: bool = False) -> dict[str, Any]:
         """A finished node. ``replayed``: its result was saved by an earlier run that stopped
         before the step was committed; the node did not run again."""

@@ -10,6 +10,7 @@ resume never runs again a node the client saw end."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -23,6 +24,9 @@ logger = Logger(service="wayfarer", child=True)
 # How long the saver waits for the log's write of a step: far past any write's own retries (the
 # lease fence stops them first); a safety net for a loop that stopped.
 SEND_TIMEOUT_SECONDS = 120.0
+# How long the run's end waits for a node's writes still being prepared (a slow S3 offload),
+# so that its last write carries them.
+SETTLE_SECONDS = 10.0
 
 
 class RunSteps:
@@ -37,6 +41,7 @@ class RunSteps:
         self._waiting: list[dict[str, Any]] = []  # events after a step's end not yet stored
         # The run lost its lease with a step unstored: what waits for it is never shown.
         self.lost = False
+        self._sealed = False  # the run has ended: no step may be stored any more
 
     @property
     def unsaved(self) -> bool:
@@ -52,6 +57,8 @@ class RunSteps:
         loop = asyncio.get_running_loop()
 
         def send() -> None:
+            if self._sealed:  # a saver thread that outlived its run (cancelled mid-save)
+                raise LeaseLost(self._fence.holder)
             sent = asyncio.run_coroutine_threadsafe(writer.write_now(), loop)
             try:
                 sent.result(SEND_TIMEOUT_SECONDS)
@@ -67,19 +74,36 @@ class RunSteps:
     # ---------------------------------------------------------------- the log writer's riders
 
     async def take(self) -> list[dict[str, Any]]:
-        """The step results held now; none once the run may no longer write (they are dropped:
-        the node runs again on resume)."""
+        """The step results held now, one item per key (the last held: DynamoDB refuses a
+        batch that names a key twice). ``RidersLost`` once the run may no longer write them
+        (they are dropped: the node runs again on resume)."""
         if self._scope is None:
             return []
         items = await take_held(self._scope, WRITE_THREADS)
         try:
             self._fence.check()
-        except LeaseLost:
-            if items:
-                logger.warning("the run lost its lease: its unsaved step is dropped")
-                self.lost = True
-            return []
-        return items
+        except LeaseLost as exc:
+            if not items:
+                return []
+            self.lost = True
+            raise RidersLost from exc
+        return list({(item["PK"]["S"], item["SK"]["S"]): item for item in items}.values())
+
+    def lost_from(self) -> int | None:
+        return self._waiting[0]["seq"] if self.lost and self._waiting else None
+
+    async def settle(self) -> None:
+        """Wait (a while) for a node's writes still being prepared, so that the run's last
+        write carries them."""
+        if self._scope is not None and self._scope.preparing:
+            wait = functools.partial(self._scope.wait_for_writes, SETTLE_SECONDS)
+            await asyncio.get_running_loop().run_in_executor(WRITE_THREADS, wait)
+
+    def seal(self) -> None:
+        """The run has ended: a saver thread still at work (its run cancelled mid-save) stores
+        nothing more, before the thread is given back."""
+        self._sealed = True
+        self._fence.lost = True
 
     def give_back(self, items: list[dict[str, Any]]) -> None:
         if self._scope is not None:
@@ -117,6 +141,8 @@ class RunSteps:
             self._queue.put_nowait(event)
         self._waiting.clear()
 
-    def drop_waiting(self) -> None:
-        """The events of a step that could not be stored: never shown."""
+    def drop_waiting(self) -> int | None:
+        """The events of a step that could not be stored: never shown. The first one's seq."""
+        first = self._waiting[0]["seq"] if self._waiting else None
         self._waiting.clear()
+        return first

@@ -577,34 +577,49 @@ class RunService:
                 logger.exception("run failed", extra={"node": ", ".join(running) or None})
             logger.info("run ended", extra={"outcome": outcome.event, "reason": outcome.fields.get("reason")})
         finally:
-            keeper.cancel()
             if outcome is None:
                 outcome = Outcome(
                     "error", {"error": "The run was cancelled; send again to resume.", "resumable": True}
                 )
-            await self._finish(run, writer, steps, outcome, lambda o: driver.terminal(o, events))
+            await self._finish(run, writer, steps, keeper, outcome, events)
 
     async def _finish(
         self,
         run: Run,
         writer: EventLogWriter,
         steps: RunSteps,
+        keeper: asyncio.Task[None],
         outcome: Outcome,
-        terminal_of: Callable[[Outcome], dict[str, Any]],
+        events: RunEvents,
     ) -> None:
         """The terminal event goes to the log first, with the steps still held (an interrupt's
         writes; a HITL request's checkpoints), then the thread is freed, then the live stream
         ends: a joiner never sees a freed thread with an unfinished log, and a client that
-        sends again at once never meets a 409."""
-        terminal = terminal_of(outcome)
+        sends again at once never meets a 409. The lease is kept until the log is written."""
+        terminal = run.driver.terminal(outcome, events)
         writer.add(terminal)
         try:
-            if not await writer.close():
+            await steps.settle()
+            logged = await writer.close()
+            if not logged:
                 # Joiners read the outcome from the lease item instead (RunService._find_run).
                 logger.error("the run's last events could not be logged")
-                if steps.unsaved:  # nor its last step: the client must not see it end
-                    steps.drop_waiting()
-                    terminal = terminal_of(Outcome("error", {"error": UNSAVED, "resumable": True}))
+            if steps.lost or (not logged and steps.unsaved):
+                # A step it could not store (it lost its lease, or the store failed): the
+                # client never sees that node end, and is told so with the next seq it expects.
+                first = steps.drop_waiting()
+                if first is not None or not logged:
+                    events.rewind(first if first is not None else terminal["seq"])
+                    writer.discard_from(events.seq + 1)
+                    error = LOST if steps.lost else UNSAVED
+                    terminal = run.driver.terminal(
+                        Outcome("error", {"error": error, "resumable": True}), events
+                    )
+                    if logged:  # the log took the rest: it takes this end too
+                        writer.add(terminal)
+                        await writer.close()
+            keeper.cancel()
+            steps.seal()
             # Conditional on still holding it: safe even after the fence closed.
             await self.leases.release(
                 run.lease, LastRun(run.run_id, final_status(terminal), terminal.get("error"))
@@ -612,6 +627,8 @@ class RunService:
         except (ClientError, BotoCoreError):
             logger.exception("could not record the run's end; its lease lapses by itself")
         finally:
+            keeper.cancel()
+            steps.seal()
             if steps.lost:  # a step it could no longer store: its end is never shown
                 steps.drop_waiting()
             steps.show_waiting()
