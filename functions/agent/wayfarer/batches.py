@@ -18,6 +18,12 @@ def _pause(attempt: int) -> None:
         time.sleep(min(0.05 * 2**attempt, 2.0))
 
 
+def one_per_key(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One item per key, the last given: DynamoDB refuses a batch that names a key twice (a
+    task resumed through two interrupts writes RESUME twice, both at one index)."""
+    return list({(item["PK"]["S"], item["SK"]["S"]): item for item in items}.values())
+
+
 def puts(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"PutRequest": {"Item": item}} for item in items]
 

@@ -64,7 +64,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph_checkpoint_aws import DynamoDBSaver
 
-from wayfarer.batches import batch_write, deletes, puts
+from wayfarer.batches import batch_write, deletes, one_per_key, puts
 from wayfarer.checkpoint_items import (
     LAYOUT,
     Payload,
@@ -457,14 +457,11 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         return Payload(payload_type, compression, data=data)
 
     def _batch_put(self, items: Sequence[dict[str, Any]]) -> None:
-        # One item per key, the last written: DynamoDB refuses a batch that names a key twice
-        # (a task resumed through two interrupts writes RESUME twice, both at one index).
-        unique = {(item["PK"]["S"], item["SK"]["S"]): item for item in items}
         # The fence before every request: a retry must not outlive the lease.
         batch_write(
             self.client,
             self.table_name,
-            puts(unique.values()),
+            puts(one_per_key(items)),
             before_request=check_fence,
             what="checkpoint items",
         )
@@ -505,13 +502,11 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         task_id: str,
         task_path: str,
     ) -> None:
-        if scope is None:
-            await run_in_executor(None, self.put_writes, config, writes, task_id, task_path)
-            return
         try:
             await run_in_executor(None, self.put_writes, config, writes, task_id, task_path)
         finally:
-            scope.done_preparing(of_a_node(task_id, task_path))
+            if scope is not None:
+                scope.done_preparing(of_a_node(task_id, task_path))
 
     def put_writes(
         self,
@@ -570,9 +565,11 @@ class BatchingDynamoDBSaver(DynamoDBSaver):  # type: ignore[misc]  # the parent 
         else:
             scope.wait_for_writes()  # the step's channel writes go first, in the same request
             scope.hold([item], self)
-            if scope.sender is not None and not scope.defer:
+            if scope.defer:
+                pass  # the run's end carries it
+            elif scope.sender is not None:
                 scope.sender()
-            elif not scope.defer:
+            else:
                 self.send_held(scope)
         saved: RunnableConfig = {
             "configurable": {

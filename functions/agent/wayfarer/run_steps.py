@@ -15,6 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from wayfarer.batches import one_per_key
 from wayfarer.checkpointer import RunScope, take_held
 from wayfarer.event_log import WRITE_THREADS, EventLogWriter, RidersLost
 from wayfarer.leases import LeaseFence, LeaseLost
@@ -74,9 +75,9 @@ class RunSteps:
     # ---------------------------------------------------------------- the log writer's riders
 
     async def take(self) -> list[dict[str, Any]]:
-        """The step results held now, one item per key (the last held: DynamoDB refuses a
-        batch that names a key twice). ``RidersLost`` once the run may no longer write them
-        (they are dropped: the node runs again on resume)."""
+        """The step results held now, one item per key (``batches.one_per_key``).
+        ``RidersLost`` once the run may no longer write them (they are dropped: the node runs
+        again on resume)."""
         if self._scope is None:
             return []
         items = await take_held(self._scope, WRITE_THREADS)
@@ -87,7 +88,7 @@ class RunSteps:
                 return []
             self.lost = True
             raise RidersLost from exc
-        return list({(item["PK"]["S"], item["SK"]["S"]): item for item in items}.values())
+        return one_per_key(items)
 
     def lost_from(self) -> int | None:
         return self._waiting[0]["seq"] if self.lost and self._waiting else None
