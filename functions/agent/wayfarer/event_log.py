@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from wayfarer import json_text
 from wayfarer.aws_errors import is_conditional_failure
 from wayfarer.batches import batch_write, puts
 from wayfarer.events import TERMINAL_EVENTS
@@ -137,8 +138,9 @@ def contiguous(events: list[dict[str, Any]], after: int) -> list[dict[str, Any]]
     return run
 
 
-def _encode_events(events: list[dict[str, Any]]) -> dict[str, Any]:
-    text = json.dumps(events, ensure_ascii=True, separators=(",", ":"), default=str).encode()
+def _encode_events(encoded: list[bytes]) -> dict[str, Any]:
+    """A batch's item attribute from its events' JSON (``json_text.dumps`` of each)."""
+    text = b"[" + b",".join(encoded) + b"]"
     if len(text) >= COMPRESS_FROM_BYTES:
         packed = zlib.compress(text, 6)
         if len(packed) < len(text) or len(text) > MAX_BATCH_BYTES:
@@ -148,23 +150,32 @@ def _encode_events(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _decode_events(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     if "events_z" in item:
-        events: list[dict[str, Any]] = json.loads(zlib.decompress(item["events_z"]["B"]))
+        events: list[dict[str, Any]] = json_text.loads(zlib.decompress(item["events_z"]["B"]))
         return events
-    events = json.loads(item["events"]["S"])
+    events = json_text.loads(item["events"]["S"])
     return events
 
 
-def _batches(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+@dataclass
+class Batch:
+    """Events that go in one item, and the JSON of each (written once, sized by it)."""
+
+    events: list[dict[str, Any]]
+    encoded: list[bytes]
+
+
+def _batches(events: list[dict[str, Any]]) -> list[Batch]:
     """Split into batches whose JSON stays under MAX_BATCH_BYTES (a lone big event stays alone)."""
-    batches: list[list[dict[str, Any]]] = [[]]
+    batches: list[Batch] = []
     size = 0
     for event in events:
-        event_size = len(json.dumps(event, ensure_ascii=True, default=str))
-        if batches[-1] and size + event_size > MAX_BATCH_BYTES:
-            batches.append([])
+        encoded = json_text.dumps(event)
+        if not batches or size + len(encoded) > MAX_BATCH_BYTES:
+            batches.append(Batch([], []))
             size = 0
-        batches[-1].append(event)
-        size += event_size
+        batches[-1].events.append(event)
+        batches[-1].encoded.append(encoded)
+        size += len(encoded)
     return batches
 
 
@@ -195,11 +206,11 @@ class DynamoDBEventLog:
             item["info"] = {"S": json.dumps(record.info, separators=(",", ":"), default=str)}
         return item
 
-    def _events_item(self, record: RunRecord, events: list[dict[str, Any]]) -> dict[str, Any]:
+    def _events_item(self, record: RunRecord, batch: Batch) -> dict[str, Any]:
         return {
-            **events_key(record.thread_key, record.run_id, events[-1]["seq"]),
-            "first_seq": {"N": str(events[0]["seq"])},
-            **_encode_events(events),
+            **events_key(record.thread_key, record.run_id, batch.events[-1]["seq"]),
+            "first_seq": {"N": str(batch.events[0]["seq"])},
+            **_encode_events(batch.encoded),
             "ttl": self._ttl(),
         }
 
@@ -215,7 +226,7 @@ class DynamoDBEventLog:
         25 items go over several requests, in that order, so a reader meets a step before the
         events that show it, and event items in order (and skips nothing: it reads only a
         contiguous run of seqs)."""
-        items = [*riders, *(self._events_item(record, batch) for batch in _batches(events) if batch)]
+        items = [*riders, *(self._events_item(record, batch) for batch in _batches(events))]
         if events and with_record:
             items.append(self._record_item(record))
         write = functools.partial(
@@ -248,7 +259,7 @@ class DynamoDBEventLog:
                 return False
             raise
         await asyncio.to_thread(
-            self._client.put_item, TableName=self._table, Item=self._events_item(record, [event])
+            self._client.put_item, TableName=self._table, Item=self._events_item(record, _batches([event])[0])
         )
         return True
 

@@ -4,11 +4,12 @@ their fields, dataclasses (interrupts) and named tuples (tasks) as objects, tupl
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+
+from wayfarer import json_text
 
 
 def jsonable(value: Any) -> Any:
@@ -28,4 +29,4 @@ def jsonable(value: Any) -> Any:
             return obj.isoformat()
         return str(obj)
 
-    return json.loads(json.dumps(value, default=default, ensure_ascii=False))
+    return json_text.loads(json_text.dumps(value, default=default))
