@@ -18,20 +18,23 @@ ThreadIdPath = Annotated[str, Path(pattern=THREAD_ID.pattern, examples=["test123
 RunIdPath = Annotated[str, Path(pattern=RUN_ID.pattern, description="A run id (a UUID, lower case).")]
 
 
-def get_services(request: Request) -> Services:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` one on a worker
+# thread, a hop per dependency per request.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def get_runs(request: Request) -> RunService:
-    return get_services(request).runs
+async def get_runs(request: Request) -> RunService:
+    runs: RunService = request.app.state.services.runs
+    return runs
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 Runs = Annotated[RunService, Depends(get_runs)]
 
 
-def thread_ref(thread_id: ThreadIdPath, caller: CurrentCaller) -> ThreadRef:
+async def thread_ref(thread_id: ThreadIdPath, caller: CurrentCaller) -> ThreadRef:
     """The thread named in the path, as the caller's own: another user's is not found."""
     return ThreadRef(caller.owner, thread_id)
 
