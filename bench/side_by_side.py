@@ -13,19 +13,31 @@ pace: per request, the time to the first event and to the end of the stream.
 With ``--pid NAME=PID`` the CPU time that server process spent (user + system, from
 /proc/PID/stat, its own threads; not the DynamoDB or S3 servers beside Wayfarer) is printed per
 journey.
+
+With ``--graph-alone`` the same journey also runs in this process on the compiled graph with
+LangGraph's InMemorySaver (no server, no HTTP, no storage): the floor that LangGraph and the
+graph themselves set for a step on this machine, and the CPU they spend per journey.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import os
 import statistics
 import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph_sdk import get_client
 
 from bench.load import cpu_seconds
-from wayfarer.graph.builder import NODES
+from wayfarer.graph.builder import NODES, build_graph
+from wayfarer.models.offline import OfflineModel
+from wayfarer.research.offline import OfflineGuide
 
 TASK = "Write about visiting Paris"
 
@@ -61,6 +73,28 @@ async def journey(url: str) -> tuple[list[float], list[float], int]:
             return first_ms, total_ms, len(total_ms)
 
 
+async def journey_in_process(graph: Any) -> tuple[list[float], list[float], int]:
+    """The same journey on the compiled graph in this process (InMemorySaver)."""
+    config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    first_ms: list[float] = []
+    total_ms: list[float] = []
+    graph_input: dict[str, str] | None = {"task": TASK}
+    while True:
+        start = time.perf_counter()
+        first = None
+        async for _ in graph.astream(
+            graph_input, config, stream_mode=["updates", "messages"], interrupt_after=list(NODES)
+        ):
+            if first is None:
+                first = time.perf_counter()
+        end = time.perf_counter()
+        first_ms.append(((first or end) - start) * 1000)
+        total_ms.append((end - start) * 1000)
+        graph_input = None
+        if not (await graph.aget_state(config)).next:
+            return first_ms, total_ms, len(total_ms)
+
+
 def row(name: str, values: list[float]) -> str:
     cut = sorted(values)
     p90 = cut[min(len(cut) - 1, int(len(cut) * 0.9))]
@@ -69,23 +103,30 @@ def row(name: str, values: list[float]) -> str:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--server", action="append", required=True, help="name=url")
+    parser.add_argument("--server", action="append", default=[], help="name=url")
     parser.add_argument("--journeys", type=int, default=5)
     parser.add_argument("--pid", action="append", default=[], help="name=pid of that server's process")
+    parser.add_argument("--graph-alone", action="store_true", help="also the graph in this process")
     args = parser.parse_args()
     pids = {name: int(pid) for name, pid in (spec.split("=", 1) for spec in args.pid)}
     print("| server, per HITL request | median ms | p90 ms | max ms |")
     print("|---|---:|---:|---:|")
-    for spec in args.server:
-        name, url = spec.split("=", 1)
-        await journey(url)  # warm up: imports, first connections
+    runners: list[tuple[str, Callable[[], Awaitable[tuple[list[float], list[float], int]]]]] = [
+        (name, functools.partial(journey, url)) for name, url in (s.split("=", 1) for s in args.server)
+    ]
+    if args.graph_alone:
+        graph = build_graph(OfflineModel(pace_ms=0), OfflineGuide()).compile(checkpointer=InMemorySaver())
+        runners.append(("graph alone", functools.partial(journey_in_process, graph)))
+        pids["graph alone"] = os.getpid()
+    for name, run_journey in runners:
+        await run_journey()  # warm up: imports, first connections
         firsts: list[float] = []
         totals: list[float] = []
         requests = 0
         cpu = cpu_seconds(pids[name]) if name in pids else None
         wall = time.perf_counter()
         for _ in range(args.journeys):
-            first, total, count = await journey(url)
+            first, total, count = await run_journey()
             firsts += first
             totals += total
             requests += count
