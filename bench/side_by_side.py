@@ -28,7 +28,7 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
@@ -42,7 +42,25 @@ from wayfarer.research.offline import OfflineGuide
 TASK = "Write about visiting Paris"
 
 
-async def journey(url: str) -> tuple[list[float], list[float], int]:
+Timings = tuple[list[float], list[float], int]
+
+
+async def timed(parts: AsyncIterable[Any], first_ms: list[float], total_ms: list[float]) -> list[Any]:
+    """One request's stream, read to its end; its first-part and whole-request ms appended."""
+    start = time.perf_counter()
+    first = None
+    seen = []
+    async for part in parts:
+        if first is None:
+            first = time.perf_counter()
+        seen.append(part)
+    end = time.perf_counter()
+    first_ms.append(((first or end) - start) * 1000)
+    total_ms.append((end - start) * 1000)
+    return seen
+
+
+async def journey(url: str) -> Timings:
     """One piece, paused after every node: (first-event ms, whole-request ms) per request."""
     client = get_client(url=url)
     thread_id = (await client.threads.create())["thread_id"]
@@ -50,46 +68,34 @@ async def journey(url: str) -> tuple[list[float], list[float], int]:
     total_ms: list[float] = []
     graph_input: dict[str, str] | None = {"task": TASK}
     while True:
-        start = time.perf_counter()
-        first = None
-        paused = False
-        async for part in client.runs.stream(
+        parts = client.runs.stream(
             thread_id,
             "travel_writer",
             input=graph_input,
             stream_mode=["updates", "messages-tuple"],
             interrupt_after=list(NODES),
-        ):
-            if first is None:
-                first = time.perf_counter()
-            if part.event == "updates" and "__interrupt__" in part.data:
-                paused = True
-        end = time.perf_counter()
-        first_ms.append(((first or end) - start) * 1000)
-        total_ms.append((end - start) * 1000)
+        )
+        seen = await timed(parts, first_ms, total_ms)
+        paused = any(part.event == "updates" and "__interrupt__" in part.data for part in seen)
         graph_input = None
         state = await client.threads.get_state(thread_id)
         if not paused or not state["next"]:
             return first_ms, total_ms, len(total_ms)
 
 
-async def journey_in_process(graph: Any) -> tuple[list[float], list[float], int]:
+async def journey_in_process(graph: Any) -> Timings:
     """The same journey on the compiled graph in this process (InMemorySaver)."""
     config = {"configurable": {"thread_id": str(uuid.uuid4())}}
     first_ms: list[float] = []
     total_ms: list[float] = []
     graph_input: dict[str, str] | None = {"task": TASK}
     while True:
-        start = time.perf_counter()
-        first = None
-        async for _ in graph.astream(
-            graph_input, config, stream_mode=["updates", "messages"], interrupt_after=list(NODES)
-        ):
-            if first is None:
-                first = time.perf_counter()
-        end = time.perf_counter()
-        first_ms.append(((first or end) - start) * 1000)
-        total_ms.append((end - start) * 1000)
+        modes = ["updates", "messages"]
+        await timed(
+            graph.astream(graph_input, config, stream_mode=modes, interrupt_after=list(NODES)),
+            first_ms,
+            total_ms,
+        )
         graph_input = None
         if not (await graph.aget_state(config)).next:
             return first_ms, total_ms, len(total_ms)
@@ -111,7 +117,7 @@ async def main() -> None:
     pids = {name: int(pid) for name, pid in (spec.split("=", 1) for spec in args.pid)}
     print("| server, per HITL request | median ms | p90 ms | max ms |")
     print("|---|---:|---:|---:|")
-    runners: list[tuple[str, Callable[[], Awaitable[tuple[list[float], list[float], int]]]]] = [
+    runners: list[tuple[str, Callable[[], Awaitable[Timings]]]] = [
         (name, functools.partial(journey, url)) for name, url in (s.split("=", 1) for s in args.server)
     ]
     if args.graph_alone:
