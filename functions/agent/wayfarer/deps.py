@@ -26,8 +26,7 @@ async def get_services(request: Request) -> Services:
 
 
 async def get_runs(request: Request) -> RunService:
-    runs: RunService = request.app.state.services.runs
-    return runs
+    return (await get_services(request)).runs
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -627,7 +627,7 @@ class RunService:
         except (ClientError, BotoCoreError):
             logger.exception("could not record the run's end; its lease lapses by itself")
         finally:
-            keeper.cancel()
+            keeper.cancel()  # again, for a failure before the release (both are idempotent)
             steps.seal()
             if steps.lost:  # a step it could no longer store: its end is never shown
                 steps.drop_waiting()
