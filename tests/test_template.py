@@ -438,11 +438,33 @@ def test_function_artifacts_hold_an_executable_run_sh_and_the_package(built: Pat
         assert run_sh.read_text().startswith("#!/bin/sh\n")
         for module in ("__init__.py", "api.py", "lambda_handler.py", "settings.py"):
             assert (root / "wayfarer" / module).is_file(), f"{function}: wayfarer/{module} missing"
-        assert not [p for p in root.rglob("__pycache__")]
+        shipped = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+        source = {p.relative_to(PACKAGE.parent).as_posix() for p in PACKAGE.rglob("*")}
+        package = {p for p in source if p.endswith((".py", ".json"))}
+        assert {p for p in shipped if "__pycache__" not in p} == {"run.sh"} | package, function
     built_template = yaml.load((built / "template.yaml").read_text(), Loader=CfnLoader)
     resources = built_template["Resources"]
     assert resources["StreamFunction"]["Properties"]["Handler"] == "run.sh"
     assert resources["ApiFunction"]["Properties"]["Handler"] == "wayfarer.lambda_handler.handler"
+
+
+def test_function_artifacts_ship_unchecked_cpython_313_bytecode_for_every_module(built: Path) -> None:
+    """/var/task is read-only in Lambda: a module shipped as source is compiled by every
+    process that imports it. Each module has its .pyc for the runtime, and no other bytecode
+    (the dev tree's, for another interpreter) comes along."""
+    for function in ("StreamFunction", "ApiFunction"):
+        package = built / function / "wayfarer"
+        modules = sorted(package.rglob("*.py"))
+        assert len(modules) > 30, f"{function}: {len(modules)} modules"
+        pycs = set(package.rglob("*.pyc"))
+        expected = {m.parent / "__pycache__" / f"{m.stem}.cpython-313.pyc" for m in modules}
+        assert pycs == expected, (
+            f"{function}: no bytecode? (a CPython 3.13: layers/python313.mk) "
+            f"missing {sorted(map(str, expected - pycs))[:3]}, extra {sorted(map(str, pycs - expected))[:3]}"
+        )
+        for pyc in pycs:
+            flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+            assert flags == 0b01, f"{pyc}: flags {flags:#b}, not an unchecked hash-based .pyc"
 
 
 def test_run_sh_starts_the_app_factory_under_uvicorn_on_port() -> None:
