@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -75,3 +76,24 @@ def writes_a_checkpoint(operation: str, body: dict[str, Any]) -> bool:
         return False
     items = [r["PutRequest"]["Item"] for t in body["RequestItems"].values() for r in t if "PutRequest" in r]
     return any(i["PK"]["S"].startswith("CHECKPOINT_") and "id" in i for i in items)
+
+
+class SlowCalls:
+    """Holds selected DynamoDB calls ``seconds`` in the calling thread before they are sent, as
+    a loaded store answers late, while ``on``. ``when(request_body)`` picks them; ``answered``
+    counts the held calls let go so far."""
+
+    def __init__(
+        self, client: Any, operation: str, seconds: float, when: Callable[[dict[str, Any]], bool]
+    ) -> None:
+        self.seconds, self.when = seconds, when
+        self.on = False
+        self.answered = 0
+        self._lock = threading.Lock()
+        client.meta.events.register(f"before-send.dynamodb.{operation}", self._before_send)
+
+    def _before_send(self, request: Any, **_: Any) -> None:
+        if self.on and self.when(json.loads(request.body or b"{}")):
+            time.sleep(self.seconds)
+            with self._lock:
+                self.answered += 1

@@ -14,12 +14,13 @@ import httpx
 import pytest
 
 from tests.conftest import random_text, run_body
-from tests.faults import FaultInjector, writes_a_checkpoint
+from tests.faults import FaultInjector, SlowCalls, writes_a_checkpoint
 from tests.instances import PIECE, LiveStream, nodes_run, saved_nodes, token_of
 from tests.servers import ThreadedServer
 from tests.sse_clients import stream
 from wayfarer.api import create_app
 from wayfarer.devstack import dynalite
+from wayfarer.leases import LEASE_FIELDS
 from wayfarer.runs import new_run_id
 from wayfarer.services import Services, build_services
 from wayfarer.settings import Settings
@@ -170,6 +171,29 @@ def test_a_run_that_loses_its_lease_stops_and_writes_no_more_checkpoints(
         assert saved_nodes(client, thread) == nodes_run(events)  # saved only what it announced
         busy = client.post("/runs/stream", json={"thread_id": thread})
         assert busy.status_code == 409 and busy.json()["run_id"] == thief  # the other holder has it
+
+
+def test_a_cancel_check_slower_than_the_lease_does_not_hold_back_its_renewals(settings: Settings) -> None:
+    """On a loaded store one look for a cancel can take longer than the whole lease. The
+    renewals keep their own pace meanwhile: the run keeps its thread and completes."""
+    short = settings.model_copy(update={"offline_pace_ms": 40, "lease_seconds": 3, "lease_poll_seconds": 0.2})
+    services = build_services(short)
+    # The lease's own reads (a check for a cancel), held longer than the lease lasts.
+    slow = SlowCalls(
+        dynamodb(services), "GetItem", 3.5, lambda body: body.get("ProjectionExpression") == LEASE_FIELDS
+    )
+    with (
+        ThreadedServer(create_app(short, services=services)) as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        body = run_body(message="Write about visiting Porto", use_hitl=False, max_revisions=1)
+        slow.on = True
+        events = stream(client, body)
+        answered_during_the_run = slow.answered
+        slow.on = False
+        assert events[-1]["event"] == "complete", events[-1]
+        assert nodes_run(events) == saved_nodes(client, body["thread_id"]) == PIECE
+        assert answered_during_the_run >= 1, "no check was answered while the run went on"
 
 
 def test_a_failed_event_log_append_is_retried_whole_and_a_joiner_sees_each_event_once(

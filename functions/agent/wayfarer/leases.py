@@ -281,10 +281,12 @@ class DynamoDBRunLeases:
         return Lease(lease.thread_id, lease.holder, expires_at), cancel
 
     async def check(self, lease: Lease) -> bool:
+        # Expired as of the asking: the read came later, and a renewal may have landed since.
+        asked = time.time()
         answer = await self._read_item(lease.thread_id)
         item = answer.get("Item") or {}
         expires_at = float(item.get("expires_at", {}).get("N", "0"))
-        if item.get("holder", {}).get("S") != lease.holder or expires_at <= time.time():
+        if item.get("holder", {}).get("S") != lease.holder or expires_at <= asked:
             raise LeaseLost(lease.holder)
         return bool(item.get("cancel_run_id", {}).get("S") == lease.holder)
 

@@ -187,17 +187,12 @@ class RunTimings:
 RUN_BUSY_HINT = "wait for it to pause, or join it"
 
 
-def lease_poll_interval(
-    poll: float, answered_in: float, lease_seconds: float, renewal_due_in: float
-) -> float:
-    """The wait before a run next checks its lease, after a check that was answered in
+def lease_poll_interval(poll: float, answered_in: float, lease_seconds: float) -> float:
+    """The wait before a run next looks for a cancel, after a check that was answered in
     ``answered_in`` seconds: ``poll``, longer when the store is slow (four times its last
     answer, at most a sixth of the lease), so that many runs do not keep a loaded store busier
-    with checks than with their work. The longer wait never passes the moment the renewal is
-    due (``renewal_due_in``): a slow store leaves the renewal its whole margin before the fence
-    closes, and a failed one is retried at ``poll`` (RunService._keep_lease)."""
-    backed_off = max(poll, min(4 * answered_in, lease_seconds / 6))
-    return min(backed_off, max(poll, renewal_due_in))
+    with checks than with their work. Renewals keep their own pace (RunService._renew_lease)."""
+    return max(poll, min(4 * answered_in, lease_seconds / 6))
 
 
 class RunService:
@@ -640,42 +635,75 @@ class RunService:
         return await self.pause(run.ref, "cancelled")
 
     async def _keep_lease(self, run: Run, fence: LeaseFence) -> None:
-        """Renew the lease every third of its period; between renewals, look for a cancel.
-        Stops the run the moment the lease is lost or a cancel is asked."""
-        lease = run.lease
-        renew_within = self.leases.lease_seconds * 2 / 3  # renew once a third of it is gone
+        """Hold the run's lease while it runs, and stop the run the moment the lease is lost or
+        a cancel is asked: renewals on their own schedule, and between them checks for a cancel.
+        Apart, so that a check never holds a renewal back: on a loaded store one check can take
+        longer than the renewal's whole margin before the fence closes."""
         poll = min(self.timings.lease_poll_seconds, self.leases.lease_seconds / 3)
-        wait = poll
+        keepers = {
+            asyncio.create_task(self._renew_lease(run, fence, poll)),
+            asyncio.create_task(self._watch_for_cancel(run, fence, poll)),
+        }
+        try:
+            done, _ = await asyncio.wait(keepers, return_when=asyncio.FIRST_COMPLETED)
+            for keeper in done:  # it stopped the run; a bug of its own is raised here
+                keeper.result()
+        finally:
+            for keeper in keepers:
+                keeper.cancel()
+
+    async def _renew_lease(self, run: Run, fence: LeaseFence, poll: float) -> None:
+        """Renew once a third of the lease is gone; a failed renewal is tried again every
+        ``poll`` until the fence closes."""
+        lease = run.lease
+        renew_within = self.leases.lease_seconds * 2 / 3
         while True:
-            await asyncio.sleep(wait)
-            wait = poll  # after a failure: retry at the configured pace
-            asked = time.monotonic()
+            await asyncio.sleep(max(0.0, lease.expires_at - renew_within - time.time()))
             try:
-                if lease.expires_at - time.time() <= renew_within:
-                    lease, cancel = await self.leases.renew(lease)
-                    fence.extend(lease)
-                else:
-                    cancel = await self.leases.check(lease)
-                renewal_due_in = lease.expires_at - renew_within - time.time()
-                wait = lease_poll_interval(
-                    poll, time.monotonic() - asked, self.leases.lease_seconds, renewal_due_in
-                )
+                lease, cancel = await self.leases.renew(lease)
             except LeaseLost:
-                fence.lost = True
-                logger.warning("run lost its lease")
-                run.stop_now("lost")
+                self._lose(run, fence)
                 return
             except (ClientError, BotoCoreError):
                 logger.warning("lease renewal failed; retrying", exc_info=True)
                 if time.time() >= fence.valid_until:
-                    fence.lost = True
-                    run.stop_now("lost")
+                    self._lose(run, fence)
                     return
+                await asyncio.sleep(poll)
+                continue
+            fence.extend(lease)
+            if cancel:
+                logger.info("run cancelled")
+                run.stop_now("cancelled")
+                return
+
+    async def _watch_for_cancel(self, run: Run, fence: LeaseFence, poll: float) -> None:
+        """Look for a cancel (another instance sets it on the lease) every ``poll``, less often
+        when the store is slow (``lease_poll_interval``)."""
+        wait = poll
+        while True:
+            await asyncio.sleep(wait)
+            asked = time.monotonic()
+            try:
+                cancel = await self.leases.check(run.lease)
+            except LeaseLost:
+                self._lose(run, fence)
+                return
+            except (ClientError, BotoCoreError):
+                logger.warning("lease check failed; the renewals go on", exc_info=True)
+                wait = poll
                 continue
             if cancel:
                 logger.info("run cancelled")
                 run.stop_now("cancelled")
                 return
+            wait = lease_poll_interval(poll, time.monotonic() - asked, self.leases.lease_seconds)
+
+    @staticmethod
+    def _lose(run: Run, fence: LeaseFence) -> None:
+        fence.lost = True
+        logger.warning("run lost its lease")
+        run.stop_now("lost")
 
     async def _drive_fenced(
         self,
