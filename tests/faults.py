@@ -79,21 +79,27 @@ def writes_a_checkpoint(operation: str, body: dict[str, Any]) -> bool:
 
 
 class SlowCalls:
-    """Holds selected DynamoDB calls ``seconds`` in the calling thread before they are sent, as
-    a loaded store answers late, while ``on``. ``when(request_body)`` picks them; ``answered``
-    counts the held calls let go so far."""
+    """Holds selected DynamoDB calls ``seconds`` in the calling thread while ``on``, as a loaded
+    store does: at ``stage`` "before-call" before the request is sent (the store reads late), at
+    "after-call" once its answer is in (the answer comes late). ``when(params)`` picks them by
+    the call's parameters."""
 
     def __init__(
-        self, client: Any, operation: str, seconds: float, when: Callable[[dict[str, Any]], bool]
+        self,
+        client: Any,
+        operation: str,
+        seconds: float,
+        when: Callable[[dict[str, Any]], bool],
+        stage: str,
     ) -> None:
         self.seconds, self.when = seconds, when
         self.on = False
-        self.answered = 0
-        self._lock = threading.Lock()
-        client.meta.events.register(f"before-send.dynamodb.{operation}", self._before_send)
+        client.meta.events.register(f"before-parameter-build.dynamodb.{operation}", self._pick)
+        client.meta.events.register(f"{stage}.dynamodb.{operation}", self._hold)
 
-    def _before_send(self, request: Any, **_: Any) -> None:
-        if self.on and self.when(json.loads(request.body or b"{}")):
+    def _pick(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["wayfarer_slow_call"] = self.on and self.when(params)
+
+    def _hold(self, context: dict[str, Any], **_: Any) -> None:
+        if context.get("wayfarer_slow_call"):
             time.sleep(self.seconds)
-            with self._lock:
-                self.answered += 1

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -41,6 +43,11 @@ HolderKind = Literal["run", "edit", "delete"]
 # of instances may differ by less than what is left. Renewals come every third of the lease,
 # so two may fail before the fence closes.
 FENCE_SAFETY_FRACTION = 1 / 6
+# The lease's writes (take, renew, give back, a cancel's flag) have threads of their own: a
+# renewal must not wait for a thread behind reads that a slow store holds (runs' checks for a
+# cancel, the saver's work in the default pool). As many as runs a process drives at once by
+# default (Settings.max_runs), each with at most one renewal in flight.
+WRITE_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lease")
 # What a lease read needs of the thread's item (not the record's title and metadata).
 LEASE_FIELDS = "holder, expires_at, cancel_run_id, last_run_id, last_status, last_error"
 
@@ -187,8 +194,11 @@ class DynamoDBRunLeases:
         self._ttl_seconds = ttl_seconds
 
     async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        answer: dict[str, Any] = await asyncio.to_thread(
-            getattr(self._client, operation), TableName=self._table, **kwargs
+        call = functools.partial(getattr(self._client, operation), TableName=self._table, **kwargs)
+        executor = WRITE_THREADS if operation == "update_item" else None  # None: the default pool
+        context = contextvars.copy_context()  # as asyncio.to_thread does
+        answer: dict[str, Any] = await asyncio.get_running_loop().run_in_executor(
+            executor, functools.partial(context.run, call)
         )
         return answer
 

@@ -646,8 +646,10 @@ class RunService:
         }
         try:
             done, _ = await asyncio.wait(keepers, return_when=asyncio.FIRST_COMPLETED)
-            for keeper in done:  # it stopped the run; a bug of its own is raised here
-                keeper.result()
+            for keeper in done:  # it stopped the run, or failed: then the hold is not kept
+                if not keeper.cancelled() and keeper.exception() is not None:
+                    logger.error("the lease keeper failed", exc_info=keeper.exception())
+                    self._lose(run, fence)
         finally:
             for keeper in keepers:
                 keeper.cancel()
@@ -804,7 +806,8 @@ class RunService:
 
     async def cancel_run(self, ref: ThreadRef, run_id: str, wait: bool = False) -> dict[str, Any]:
         """Ask the run to stop mid-node, wherever it runs: its instance sees the flag on the
-        lease within a lease poll (at once when it runs here). ``wait``: answer once it stopped."""
+        lease within a lease poll, longer while the store answers slowly (at once when it runs
+        here). ``wait``: answer once it stopped."""
         record, lease, _ = await self._find_run(ref, run_id)
         if record.status != "running" or self._vanished(record, lease):
             ended = self._run_json(ref, record, lease)["status"]
